@@ -1,0 +1,45 @@
+"""ProfilesSpawner with the fixes wrapspawner 1.0.1 (its last release, 2022) lacks."""
+from __future__ import annotations
+
+from traitlets import directional_link
+from wrapspawner import ProfilesSpawner
+
+
+class PlatformProfilesSpawner(ProfilesSpawner):
+    def select_profile(self, profile):
+        # wrapspawner 1.0.1: a spawn with no/unknown 'profile' (REST API) keeps the
+        # LocalProcessSpawner default and fails in getpwnam; fall back to the first
+        # profile, as the form does. Remove when a wrapspawner release does this.
+        chosen = next((p for p in self.profiles if p[1] == profile), self.profiles[0])
+        self.child_profile = chosen[1]
+        self.child_class = chosen[2]
+        # a copy: wrapspawner updates child_config in place on load_state
+        self.child_config = dict(chosen[3])
+
+    def construct_child(self):
+        # wrapspawner 1.0.1 builds the child without orm_spawner, so every named
+        # server of a user gets the same container name (starting one deletes the
+        # other, 409). Same code as upstream's, plus orm_spawner. Remove when a
+        # wrapspawner release passes orm_spawner.
+        if self.child_spawner is None:
+            if not self.child_profile:
+                self.child_profile = self.user_options.get("profile", "")
+                self.select_profile(self.child_profile)
+            self.child_spawner = self.child_class(
+                user=self.user,
+                db=self.db,
+                hub=self.hub,
+                authenticator=self.authenticator,
+                oauth_client_id=self.oauth_client_id,
+                server=self._server,
+                orm_spawner=self.orm_spawner,
+                config=self.config,
+                **self.child_config,
+            )
+            self.child_spawner.clear_state()
+            if self.child_state:
+                self.child_spawner.load_state(self.child_state)
+            common = (set(self.trait_names()) & set(self.child_spawner.trait_names())) - set(self.child_config)
+            for trait in common:
+                directional_link((self, trait), (self.child_spawner, trait))
+        return self.child_spawner

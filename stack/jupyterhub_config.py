@@ -1,0 +1,81 @@
+# JupyterHub configuration of the platform. Mounted at /etc/jupyterhub/jupyterhub_config.py
+# (outside the /srv/jupyterhub data volume). Everything is set through environment
+# variables with defaults that give the deployment the specification describes.
+import os
+from pathlib import Path
+
+from jhub_platform.compat import patch_nativeauthenticator_statsd
+from jhub_platform.profiles import load_profiles, spawner_profiles
+
+c = get_config()  # noqa: F821
+
+
+def env(name, default):
+    return os.environ.get(name, default)
+
+
+def env_bool(name, default):
+    return env(name, str(default)).strip().lower() in ("1", "true", "yes", "on")
+
+
+# Prefix on every name this deployment creates (user containers and volumes, network).
+# Empty for a real deployment; the acceptance harness sets a run-specific one.
+NAME_PREFIX = env("NAME_PREFIX", "")
+PROFILES_FILE = env("PROFILES_FILE", str(Path(__file__).with_name("profiles.yaml")))
+NOTEBOOK_HOME = "/home/nebula"
+
+# --- hub, proxy, state ---------------------------------------------------------
+c.JupyterHub.bind_url = "http://:8000"
+c.JupyterHub.hub_ip = "0.0.0.0"
+c.JupyterHub.hub_connect_url = env("HUB_CONNECT_URL", "http://hub:8081")
+c.JupyterHub.db_url = "sqlite:////srv/jupyterhub/jupyterhub.sqlite"
+c.JupyterHub.cookie_secret_file = "/srv/jupyterhub/jupyterhub_cookie_secret"
+c.JupyterHub.allow_named_servers = True
+c.JupyterHub.admin_access = True
+# keep user servers running across hub restarts (the hub re-attaches to them)
+c.JupyterHub.cleanup_servers = False
+
+# --- authentication -------------------------------------------------------------
+# bootstrap (default): anyone may sign up and log in; production: sign-up closed,
+# only ALLOWED_USERS (and the admin) may log in, optional two-factor (OTP).
+AUTH_MODE = env("AUTH_MODE", "bootstrap")
+if AUTH_MODE not in ("bootstrap", "production"):
+    raise SystemExit(f"AUTH_MODE must be 'bootstrap' or 'production', not {AUTH_MODE!r}")
+ADMIN_USER = env("ADMIN_USER", "admin")
+c.JupyterHub.authenticator_class = "nativeauthenticator.NativeAuthenticator"
+c.Authenticator.admin_users = {ADMIN_USER}
+c.NativeAuthenticator.minimum_password_length = int(env("MIN_PASSWORD_LENGTH", "8"))
+c.NativeAuthenticator.check_common_password = True
+if AUTH_MODE == "bootstrap":
+    c.NativeAuthenticator.open_signup = True
+    c.Authenticator.allow_all = True  # JupyterHub 5+: else signed-up users cannot log in
+else:
+    c.NativeAuthenticator.open_signup = False
+    c.Authenticator.allow_all = False
+    c.Authenticator.allowed_users = {u.strip() for u in env("ALLOWED_USERS", "").split(",") if u.strip()} | {
+        ADMIN_USER
+    }
+    c.NativeAuthenticator.allow_2fa = env_bool("ENABLE_OTP", False)
+patch_nativeauthenticator_statsd()
+
+# --- spawner: six DockerSpawner profiles from profiles.yaml ---------------------
+c.JupyterHub.spawner_class = "jhub_platform.spawner.PlatformProfilesSpawner"
+c.Spawner.default_url = "/lab"
+c.Spawner.start_timeout = int(env("SPAWNER_START_TIMEOUT", "300"))
+c.Spawner.http_timeout = int(env("SPAWNER_HTTP_TIMEOUT", "120"))
+
+NETWORK = env("DOCKER_NETWORK_NAME", f"{NAME_PREFIX}jupyterhub-net")
+c.DockerSpawner.network_name = NETWORK
+c.DockerSpawner.use_internal_ip = True
+c.DockerSpawner.prefix = f"{NAME_PREFIX}jupyter"
+c.DockerSpawner.volumes = {f"{NAME_PREFIX}jupyterhub-user-{{username}}": NOTEBOOK_HOME}
+c.DockerSpawner.remove = True  # a stopped server's container is deleted; the home volume stays
+c.DockerSpawner.pull_policy = env("IMAGE_PULL_POLICY", "ifnotpresent")
+c.DockerSpawner.extra_create_kwargs = {"labels": {"org.jupyterhub.platform.prefix": NAME_PREFIX or "-"}}
+
+c.ProfilesSpawner.profiles = spawner_profiles(
+    load_profiles(PROFILES_FILE),
+    "dockerspawner.DockerSpawner",
+    # shared Spawner/DockerSpawner traits must sit in each profile (see spawner_profiles)
+    {"ip": "0.0.0.0", "port": 8888, "notebook_dir": NOTEBOOK_HOME},
+)
