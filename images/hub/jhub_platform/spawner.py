@@ -36,6 +36,11 @@ class PlatformProfilesSpawner(ProfilesSpawner):
                 config=self.config,
                 **self.child_config,
             )
+            if hasattr(self.child_spawner, "_object_name_default"):
+                # DockerSpawner renders its container name when `image` is set, and `image`
+                # arrives as a constructor kwarg, before config (prefix) is loaded: render it
+                # again now that config is in (dockerspawner 14.0.0; harmless once fixed).
+                self.child_spawner.object_name = self.child_spawner._object_name_default()
             self.child_spawner.clear_state()
             if self.child_state:
                 self.child_spawner.load_state(self.child_state)

@@ -1,0 +1,1 @@
+"""Acceptance harness: verifies a running platform stack against the deployment checklist."""

@@ -1,0 +1,195 @@
+"""Fixtures: the stack a run starts, hub sessions and accounts, the browser."""
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from acceptance.hub_api import HubAPI, HubSession
+from acceptance.pages import LoginPage
+from acceptance.report.plugin import get_collector
+from acceptance.servers import Servers
+from acceptance.settings import STEPS, Timeouts
+from acceptance.stack import StackError, StackRun
+
+expect.set_options(timeout=Timeouts.ui * 1000)
+
+CHROMIUM_FLAGS = [
+    "--no-sandbox",  # runs as root on CI hosts
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    # keep Chromium from calling out to the internet (tests reach 127.0.0.1 only)
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+STEP_MARKERS = [s.lower() for s in STEPS]
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("acceptance")
+    group.addoption("--keep-stack", action="store_true", help="leave the test stack running after the run (debugging)")
+
+
+def pytest_collection_modifyitems(config, items):
+    # Test 1 signs up the admin account the other steps log in with: run it first.
+    items.sort(key=lambda item: 0 if item.get_closest_marker("t1") else 1)
+
+
+@dataclass
+class Accounts:
+    """Accounts created during the run: username -> password."""
+
+    passwords: dict[str, str] = field(default_factory=dict)
+
+    @staticmethod
+    def new_password() -> str:
+        return "Pw-" + secrets.token_urlsafe(12)
+
+
+@pytest.fixture(scope="session")
+def stack(request) -> StackRun:
+    """The platform under test: started once per run, removed at the end (and the removal checked)."""
+    collector = get_collector(request.config)
+    run = StackRun()
+    collector.set_info("Compose project", run.project)
+    collector.set_info("Name prefix", run.prefix)
+    collector.set_info("Hub URL", run.hub_url)
+    try:
+        run.up()
+    except StackError as exc:
+        collector.set_stack_error(str(exc))
+        collector.add_run_attachment("hub log", run.hub_logs(400))
+        _teardown(run, request, collector)
+        pytest.fail(f"the stack did not start: {exc}", pytrace=False)
+    collector.set_versions(_versions(run))
+    yield run
+    if request.session.testsfailed:
+        for label, text in run.diagnostics().items():
+            collector.add_run_attachment(label, text)
+    _teardown(run, request, collector)
+
+
+def _teardown(run: StackRun, request, collector) -> None:
+    if request.config.getoption("--keep-stack"):
+        collector.set_info("Stack kept", f"{run.project} at {run.hub_url} (--keep-stack)")
+        return
+    try:
+        run.down()
+    except StackError as exc:
+        collector.add_run_attachment("clean-up", str(exc))
+        raise
+
+
+def _versions(run: StackRun) -> dict[str, str]:
+    script = (
+        "import importlib.metadata as m, platform\n"
+        "for d in ('jupyterhub','dockerspawner','wrapspawner','jupyterhub-nativeauthenticator'):\n"
+        "    print(d, m.version(d))\n"
+        "print('python', platform.python_version())\n"
+    )
+    out = run.hub_exec("python3", "-c", script)
+    versions = dict(line.split(" ", 1) for line in out.strip().splitlines())
+    versions["configurable-http-proxy"] = run.hub_exec("configurable-http-proxy", "--version").strip()
+    info = run.docker.version()
+    versions["Docker engine"] = f"{info.get('Version')} (API {info.get('ApiVersion')})"
+    return versions
+
+
+@pytest.fixture(scope="session")
+def accounts() -> Accounts:
+    return Accounts()
+
+
+@pytest.fixture(scope="session")
+def admin(stack, accounts) -> tuple[str, str]:
+    """The admin's (username, password). Test 1 signs it up in the browser; when Test 1
+    was not selected (or failed before signing up) it is signed up here over HTTP."""
+    if "admin" not in accounts.passwords:
+        password = accounts.new_password()
+        session = HubSession(stack.hub_url)
+        try:
+            result = session.signup("admin", password)
+        finally:
+            session.close()
+        if not result.ok:
+            pytest.fail(f"could not sign up 'admin': {result.message or result.alert}", pytrace=False)
+        accounts.passwords["admin"] = password
+    return "admin", accounts.passwords["admin"]
+
+
+@pytest.fixture(scope="session")
+def admin_api(stack, admin) -> HubAPI:
+    """The hub REST API with a token of the admin."""
+    session = HubSession(stack.hub_url)
+    session.login(*admin)
+    api = HubAPI(stack.hub_url, session.create_token(admin[0], "acceptance harness"))
+    session.close()
+    yield api
+    api.close()
+
+
+# --- browser -------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args, playwright):
+    """Playwright's own Chromium where installed, else the system one (PLAYWRIGHT_CHROMIUM or PATH)."""
+    args = {**browser_type_launch_args, "args": [*browser_type_launch_args.get("args", []), *CHROMIUM_FLAGS]}
+    if not Path(playwright.chromium.executable_path).exists():
+        system = os.environ.get("PLAYWRIGHT_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+        if not system:
+            pytest.exit("no Chromium found: run stack/provision-host.sh (or set PLAYWRIGHT_CHROMIUM)", returncode=4)
+        args["executable_path"] = system
+    return args
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args, stack):
+    return {**browser_context_args, "base_url": stack.hub_url, "viewport": {"width": 1400, "height": 900}}
+
+
+@pytest.fixture
+def context(context):
+    context.set_default_timeout(Timeouts.ui * 1000)
+    context.set_default_navigation_timeout(Timeouts.navigation * 1000)
+    return context
+
+
+@pytest.fixture
+def admin_page(page, admin):
+    """A fresh browser context logged in as the admin, on /hub/home."""
+    LoginPage(page).open().log_in(*admin)
+    return page
+
+
+@pytest.fixture(autouse=True)
+def _diagnostics_on_failure(request, evidence):
+    """On failure, attach the hub log and every run container's log and `docker inspect`."""
+    yield
+    report = getattr(request.node, "rep_call", None)
+    if report is None or not report.failed or "stack" not in request.fixturenames:
+        return
+    run: StackRun = request.getfixturevalue("stack")
+    for label, text in run.diagnostics().items():
+        evidence.text(label, text)
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
+
+
+@pytest.fixture
+def servers(admin_api, stack):
+    """Start user servers through the REST API; the ones started are stopped afterwards."""
+    s = Servers(admin_api, stack)
+    yield s
+    s.stop_all_started()

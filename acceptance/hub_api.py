@@ -1,0 +1,123 @@
+"""One HTTP wrapper for the hub: base URL, timeouts, XSRF, tokens; and the REST calls tests use."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import quote
+
+import httpx
+
+from acceptance.polling import PollAbort, wait_for
+from acceptance.settings import Timeouts
+
+_ALERT = re.compile(r'<div class="alert ([\w-]+)"[^>]*>\s*(.*?)\s*</div>', re.S)
+
+
+@dataclass
+class SignupResult:
+    ok: bool
+    alert: str      # alert-success / alert-danger ...
+    message: str
+
+
+class HubSession:
+    """A browser-like session (cookies, _xsrf) for the hub's HTML forms."""
+
+    def __init__(self, base_url: str):
+        self.base_url = base_url.rstrip("/")
+        self.http = httpx.Client(base_url=self.base_url, timeout=Timeouts.http, follow_redirects=False)
+
+    def close(self) -> None:
+        self.http.close()
+
+    def _xsrf(self, path: str) -> str:
+        r = self.http.get(path)
+        r.raise_for_status()
+        token = self.http.cookies.get("_xsrf", path="/hub/")
+        if not token:
+            m = re.search(r'name="_xsrf" value="([^"]+)"', r.text)
+            token = m.group(1) if m else ""
+        return token
+
+    def signup(self, username: str, password: str) -> SignupResult:
+        xsrf = self._xsrf("/hub/signup")
+        r = self.http.post("/hub/signup", data={
+            "username": username, "signup_password": password,
+            "signup_password_confirmation": password, "_xsrf": xsrf,
+        })
+        m = _ALERT.search(r.text)
+        alert, message = ("", "")
+        if m:
+            alert, message = m.group(1), re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", m.group(2))).strip()
+        return SignupResult(ok=r.status_code == 200 and alert == "alert-success", alert=alert, message=message)
+
+    def login(self, username: str, password: str) -> None:
+        xsrf = self._xsrf("/hub/login")
+        r = self.http.post("/hub/login", data={"username": username, "password": password, "_xsrf": xsrf})
+        if r.status_code != 302:
+            raise AssertionError(f"login as {username!r} failed: HTTP {r.status_code}")
+
+    def create_token(self, username: str, note: str) -> str:
+        xsrf = self.http.cookies.get("_xsrf", path="/hub/") or ""
+        r = self.http.post(f"/hub/api/users/{quote(username)}/tokens", json={"note": note},
+                           headers={"X-XSRFToken": xsrf})
+        r.raise_for_status()
+        return r.json()["token"]
+
+
+class HubAPI:
+    """The hub's REST API with an API token."""
+
+    def __init__(self, base_url: str, token: str):
+        self.base_url = base_url.rstrip("/")
+        self.http = httpx.Client(base_url=self.base_url, timeout=Timeouts.http,
+                                 headers={"Authorization": f"token {token}"})
+
+    def close(self) -> None:
+        self.http.close()
+
+    def get(self, path: str) -> dict:
+        r = self.http.get(f"/hub/api{path}")
+        r.raise_for_status()
+        return r.json()
+
+    def user(self, name: str) -> dict:
+        return self.get(f"/users/{quote(name)}")
+
+    def server(self, user: str, server: str = "") -> dict | None:
+        return self.user(user).get("servers", {}).get(server)
+
+    @staticmethod
+    def _server_path(user: str, server: str) -> str:
+        base = f"/hub/api/users/{quote(user)}"
+        return f"{base}/servers/{quote(server)}" if server else f"{base}/server"
+
+    def start_server(self, user: str, server: str, profile_key: str) -> None:
+        r = self.http.post(self._server_path(user, server), json={"profile": profile_key})
+        if r.status_code not in (201, 202):
+            raise AssertionError(
+                f"starting {user}/{server or '(default)'} with {profile_key}: HTTP {r.status_code} {r.text}")
+
+    def stop_server(self, user: str, server: str = "") -> None:
+        r = self.http.delete(self._server_path(user, server))
+        if r.status_code not in (202, 204, 404):
+            raise AssertionError(f"stopping {user}/{server or '(default)'}: HTTP {r.status_code} {r.text}")
+
+    def wait_ready(self, user: str, server: str = "", timeout: float = Timeouts.spawn) -> dict:
+        def ready():
+            s = self.server(user, server)
+            if s and s.get("ready"):
+                return s
+            if s is None:  # the hub drops a server whose spawn failed
+                raise PollAbort(f"spawn of {user}/{server or '(default)'} failed: the hub dropped the server "
+                                "(the hub log says why)")
+            return None
+        return wait_for(ready, timeout=timeout, what=f"server {user}/{server or '(default)'} to be ready", interval=1)
+
+    def wait_stopped(self, user: str, server: str = "", timeout: float = Timeouts.stop) -> None:
+        wait_for(lambda: self.server(user, server) is None, timeout=timeout,
+                 what=f"server {user}/{server or '(default)'} to stop", interval=0.5)
+
+    def server_get(self, path: str, **kw) -> httpx.Response:
+        """GET a path on the proxy (e.g. a user server's URL) with this token."""
+        return self.http.get(path, follow_redirects=True, **kw)

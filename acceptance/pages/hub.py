@@ -1,0 +1,119 @@
+"""Hub pages: signup, login, home, spawn form, admin panel."""
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import Locator, Page, expect
+
+from acceptance.settings import Timeouts
+
+
+class SignupPage:
+    """NativeAuthenticator's /hub/signup (its confirm label's `for` does not match: use ids)."""
+
+    def __init__(self, page: Page):
+        self.page = page
+        self.alert = page.locator(".alert[role=alert]")
+
+    def open(self) -> SignupPage:
+        self.page.goto("/hub/signup")
+        return self
+
+    def sign_up(self, username: str, password: str, confirmation: str | None = None) -> str:
+        self.page.locator("#username_input").fill(username)
+        self.page.locator("#password_input").fill(password)
+        self.page.locator("#password_confirmation_input").fill(password if confirmation is None else confirmation)
+        self.page.locator("#signup_submit").click()
+        expect(self.alert).to_be_visible()
+        return self.alert.inner_text()
+
+
+class LoginPage:
+    def __init__(self, page: Page):
+        self.page = page
+
+    def open(self) -> LoginPage:
+        self.page.goto("/hub/login")
+        return self
+
+    def log_in(self, username: str, password: str) -> HomePage:
+        self.page.locator("#username_input").fill(username)
+        self.page.locator("#password_input").fill(password)
+        self.page.locator("#login_submit").click()
+        self.page.wait_for_url(re.compile(r"/hub/(home|spawn|spawn-pending)|/user/"))
+        return HomePage(self.page)
+
+
+class HomePage:
+    def __init__(self, page: Page):
+        self.page = page
+        self.admin_link = page.get_by_role("link", name="Admin", exact=True)
+        self.start_button = page.locator("#start")
+        self.stop_button = page.locator("#stop")
+        self.logout = page.get_by_role("button", name=re.compile("Logout", re.I))
+
+    def open(self) -> HomePage:
+        self.page.goto("/hub/home")
+        return self
+
+    def add_named_server(self, name: str) -> SpawnPage:
+        """"Add New Server" creates the named server (JupyterHub 6 does not start it); its start link
+        opens the spawn form."""
+        self.page.locator(".new-server-name").fill(name)
+        self.page.locator(".new-server-btn").click()
+        self.page.locator(f"#start-{name}").click()
+        self.page.wait_for_url(re.compile(r"/hub/spawn/"))
+        return SpawnPage(self.page)
+
+    def stop_default_server(self) -> None:
+        self.stop_button.click()
+        # the page's own JS hides the button once the hub reports the server stopped
+        expect(self.stop_button).to_be_hidden(timeout=Timeouts.stop * 1000)
+        expect(self.start_button).to_have_text(re.compile(r"Start\s+My Server"))
+
+
+class SpawnPage:
+    """The spawn form (#spawn_form) with ProfilesSpawner's select[name=profile]."""
+
+    def __init__(self, page: Page):
+        self.page = page
+        self.form = page.locator("#spawn_form")
+        self.profile = self.form.locator("select[name=profile]")
+
+    def open(self, user: str, server: str = "") -> SpawnPage:
+        self.page.goto(f"/hub/spawn/{user}/{server}" if server else "/hub/spawn")
+        return self
+
+    def profile_names(self) -> list[str]:
+        expect(self.profile).to_be_visible()
+        return [t.strip() for t in self.profile.locator("option").all_inner_texts()]
+
+    def start(self, profile_name: str, lands_on: str) -> None:
+        """Choose a profile, press Start and wait until the server's page (`lands_on`, a URL regex) loads."""
+        self.profile.select_option(label=profile_name)
+        self.form.get_by_role("button", name="Start").click()
+        self.page.wait_for_url(re.compile(lands_on), timeout=Timeouts.spawn * 1000)
+
+
+class AdminPage:
+    """JupyterHub's React admin panel; rows carry data-testid user-row-<user>[-<server>]."""
+
+    def __init__(self, page: Page):
+        self.page = page
+        self.names = page.get_by_test_id("user-row-name")
+
+    def open(self) -> AdminPage:
+        self.page.goto("/hub/admin")
+        expect(self.names.first).to_be_visible()
+        return self
+
+    def usernames(self) -> list[str]:
+        return [t.strip() for t in self.names.all_inner_texts()]
+
+    def row(self, user: str, server: str = "") -> Locator:
+        return self.page.get_by_test_id(f"user-row-{user}" + (f"-{server}" if server else ""))
+
+    def stop_server(self, user: str, server: str = "") -> None:
+        row = self.row(user, server)
+        row.get_by_role("button", name="Stop Server").click()
+        expect(row.get_by_role("button", name="Start Server")).to_be_visible(timeout=Timeouts.stop * 1000)

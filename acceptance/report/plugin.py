@@ -1,0 +1,511 @@
+"""pytest plugin: turns the step-marked acceptance tests into the deployment report.
+
+Registered from the root conftest.py (pytest_plugins = ["acceptance.report.plugin", ...]).
+
+- Every test with a step marker (p1..p4, t1..t8) becomes a Check of that step; tests
+  without one (unit tests) are not part of the report.
+- Tests add evidence to their own check with the `evidence` fixture; fixtures add run
+  facts through the collector (`deployment_report` fixture or get_collector(config)).
+- pytest-playwright's artifacts of a test (trace.zip, test-failed-N.png) are attached.
+- At the end of the session deployment-report.{html,md,json} are written into the report
+  dir (settings.REPORTS_DIR, or --report-dir) when the run had step-marked tests.
+"""
+from __future__ import annotations
+
+import inspect
+import os
+import re
+import sys
+import traceback
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from acceptance import settings
+from acceptance.report import model
+from acceptance.report.model import Attachment, Check, Run
+
+REPORT_KEY = pytest.StashKey["ReportCollector"]()
+STEP_MARKERS = tuple(sid.lower() for sid in settings.STEPS)
+MESSAGE_LIMIT = 1500
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def _now() -> datetime:
+    return datetime.now().astimezone()
+
+
+def safe_name(text: str, limit: int = 100) -> str:
+    """A file-system-safe name: letters, digits, '.', '_' and '-'."""
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", str(text)).strip("-.")
+    return name[:limit] or "x"
+
+
+def step_of(item: pytest.Item) -> str | None:
+    """The step id ("T3") of an item's step marker, None for tests outside the checklist."""
+    for mark in item.iter_markers():
+        if mark.name in STEP_MARKERS:
+            return mark.name.upper()
+    return None
+
+
+def check_title(item: pytest.Item) -> str:
+    """First line of the test's docstring (its name if it has none), plus the parameter id."""
+    fn = getattr(item, "function", None)
+    doc = inspect.getdoc(fn) if fn is not None else None
+    title = doc.strip().splitlines()[0].strip() if doc and doc.strip() else getattr(item, "originalname", item.name)
+    callspec = getattr(item, "callspec", None)
+    # Parameters other than pytest-playwright's browser tell the variants apart.
+    if callspec is not None and doc and set(callspec.params) - {"browser_name"}:
+        title = f"{title} [{callspec.id}]"
+    return title
+
+
+def _trim(text: str, limit: int = MESSAGE_LIMIT, keep_end: bool = False) -> str:
+    text = _ANSI.sub("", text or "").strip()
+    if len(text) <= limit:
+        return text
+    return "… " + text[-limit:] if keep_end else text[:limit].rstrip() + " …"
+
+
+def failure_message(call: pytest.CallInfo | None, rep: pytest.TestReport) -> str:
+    """The exception's message (exconly), short; the report's text if there is no exception."""
+    excinfo = getattr(call, "excinfo", None)
+    if excinfo is not None:
+        try:
+            return _trim(excinfo.exconly())
+        except Exception:  # noqa: BLE001 - a broken __str__ must not break the report
+            pass
+    crash = getattr(getattr(rep, "longrepr", None), "reprcrash", None)
+    if crash is not None and getattr(crash, "message", None):
+        return _trim(crash.message)
+    return _trim(getattr(rep, "longreprtext", "") or "", keep_end=True)
+
+
+def skip_reason(rep: pytest.TestReport) -> str:
+    if hasattr(rep, "wasxfail"):
+        return _trim(f"expected failure: {rep.wasxfail}".rstrip(": "))
+    longrepr = rep.longrepr
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        reason = str(longrepr[2])
+    else:
+        reason = str(longrepr or "")
+    return _trim(reason.removeprefix("Skipped: "))
+
+
+# ---------------------------------------------------------------- pytest-playwright artifacts
+
+try:  # the folder name pytest-playwright gives a test's artifacts: slugify(nodeid), truncated
+    from slugify import slugify as _slugify
+except ImportError:  # pragma: no cover - python-slugify comes with pytest-playwright
+    _slugify = None
+
+try:
+    from pytest_playwright.pytest_playwright import _truncate_file_name
+except ImportError:  # pragma: no cover - replicate pytest-playwright 0.10's rule
+    import hashlib
+
+    def _truncate_file_name(file_name: str) -> str:
+        if len(file_name) < 256:
+            return file_name
+        digest = hashlib.sha256(file_name.encode()).hexdigest()[:7]
+        return f"{file_name[:100]}-{digest}-{file_name[-100:]}"
+
+
+def playwright_output_folder(item: pytest.Item) -> Path | None:
+    """Where pytest-playwright puts this test's artifacts (its `output_path` fixture's rule)."""
+    output = item.config.getoption("output", default=None)
+    if not output or _slugify is None:
+        return None
+    folder = _slugify(item.nodeid)
+    retry = getattr(item, "execution_count", 1) - 1
+    if retry > 0:
+        folder += f"-retry{retry}"
+    return Path(output).absolute() / _truncate_file_name(folder)
+
+
+def _artifact_kind(path: Path) -> tuple[str, str] | None:
+    """(kind, label) of a file pytest-playwright keeps; None for anything else."""
+    name = path.name
+    m = re.fullmatch(r"trace(?:-(\d+))?\.zip", name)
+    if m:
+        return model.TRACE, "Playwright trace" + (f" {m.group(1)}" if m.group(1) else "")
+    m = re.fullmatch(r"test-(failed|finished)-(\d+)\.png", name)
+    if m:
+        label = "Screenshot at failure" if m.group(1) == "failed" else "Screenshot at the end"
+        return model.IMAGE, label + (f" ({m.group(2)})" if m.group(2) != "1" else "")
+    m = re.fullmatch(r"video(?:-(\d+))?\.webm", name)
+    if m:
+        return model.VIDEO, "Video" + (f" {m.group(1)}" if m.group(1) else "")
+    return None
+
+
+def playwright_artifacts(folder: Path | None, user_properties: Iterable[tuple[str, Any]] = (),
+                         base: Path | None = None) -> list[Attachment]:
+    """pytest-playwright's kept artifacts: those it reported in user_properties, then the folder's."""
+    paths: list[Path] = []
+    for name, value in user_properties:
+        if isinstance(name, str) and name.startswith("playwright_") and value:
+            p = Path(str(value))
+            paths.append(p if p.is_absolute() or base is None else base / p)
+    if folder is not None and folder.is_dir():
+        paths.extend(sorted(folder.iterdir()))
+    out: list[Attachment] = []
+    seen: set[Path] = set()
+    for p in paths:
+        key = p.resolve()
+        kind = _artifact_kind(p)
+        if key in seen or kind is None or not p.exists():
+            continue
+        seen.add(key)
+        out.append(Attachment(label=kind[1], kind=kind[0], path=str(p.absolute())))
+    return out
+
+
+# ---------------------------------------------------------------- collector and evidence
+
+class ReportCollector:
+    """Collects the run: checks of step-marked tests and the run facts fixtures set."""
+
+    def __init__(self, outdir: str | Path, step_titles: Mapping[str, str] | None = None) -> None:
+        self.outdir = Path(outdir)
+        self.artifacts_dir = self.outdir / "artifacts"
+        self.step_titles = dict(step_titles if step_titles is not None else settings.STEPS)
+        self.started = _now()
+        self.finished: datetime | None = None
+        self.checks: dict[str, Check] = {}
+        self.info: dict[str, str] = {}
+        self.versions: dict[str, str] = {}
+        self.images: list[dict[str, Any]] = []
+        self.run_attachments: list[Attachment] = []
+        self.stack_error: str | None = None
+        self.problems: list[str] = []      # the plugin's own troubles, shown in the report
+        self.written: dict[str, Path] = {}
+        self._pw_folders: dict[str, Path | None] = {}
+
+    # -- run facts (called by fixtures)
+    def set_info(self, key: str, value: Any) -> None:
+        """A free-form run fact, e.g. set_info("Hub URL", "http://localhost:8000")."""
+        self.info[str(key)] = str(value)
+
+    def set_versions(self, versions: Mapping[str, Any]) -> None:
+        """Component versions, e.g. {"JupyterHub": "5.2.1", "Docker": "27.3"} (merged)."""
+        self.versions.update({str(k): str(v) for k, v in versions.items()})
+
+    def set_images(self, images: Iterable[Mapping[str, Any]]) -> None:
+        """Images as measured: dicts with name, tag, size_bytes, spec_size (str), target_bytes (int|None)."""
+        self.images = [
+            {
+                "name": str(i.get("name", "")),
+                "tag": i.get("tag"),
+                "size_bytes": None if i.get("size_bytes") is None else int(i["size_bytes"]),
+                "spec_size": i.get("spec_size"),
+                "target_bytes": None if i.get("target_bytes") is None else int(i["target_bytes"]),
+            }
+            for i in images
+        ]
+
+    def add_run_attachment(self, label: str, text: str) -> Path:
+        """A text shown at the end of the report (e.g. hub logs), also written to artifacts/run/."""
+        text = str(text)
+        path = self.artifacts_dir / "run" / f"{len(self.run_attachments) + 1}-{safe_name(label, 60)}.txt"
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+        except OSError as e:
+            self.problems.append(f"could not write {path}: {e}")
+        self.run_attachments.append(Attachment(label=str(label), kind=model.TEXT, path=str(path), content=text))
+        return path
+
+    def set_stack_error(self, message: str) -> None:
+        """The stack could not start: the report says so first, and its status is FAILED."""
+        self.stack_error = _trim(str(message), limit=4000, keep_end=True) or "the stack could not start"
+
+    # -- checks
+    def check_for(self, item: pytest.Item) -> Check:
+        """The Check of a step-marked item (created on first use)."""
+        check = self.checks.get(item.nodeid)
+        if check is None:
+            check = Check(nodeid=item.nodeid, title=check_title(item), step=step_of(item) or "")
+            self.checks[item.nodeid] = check
+        return check
+
+    def record(self, item: pytest.Item, call: pytest.CallInfo | None, rep: pytest.TestReport) -> None:
+        """Fold one phase's report (setup/call/teardown) into the item's check."""
+        check = self.check_for(item)
+        check.duration_s += float(getattr(rep, "duration", 0.0) or 0.0)
+        when = rep.when
+        if when == "setup":
+            self._pw_folders[item.nodeid] = playwright_output_folder(item)
+            if rep.failed:
+                check.status, check.message = model.ERROR, failure_message(call, rep)
+            elif rep.skipped:
+                check.status, check.message = model.SKIPPED, skip_reason(rep)
+        elif when == "call":
+            if rep.failed:
+                check.status, check.message = model.FAILED, failure_message(call, rep)
+            elif rep.skipped:
+                check.status, check.message = model.SKIPPED, skip_reason(rep)
+        elif when == "teardown" and rep.failed:
+            msg = "teardown: " + failure_message(call, rep)
+            if check.bad:
+                check.message = f"{check.message}\n\n{msg}".strip()
+            else:
+                check.status, check.message = model.ERROR, msg
+
+    def attach_playwright_artifacts(self, rep: pytest.TestReport, base: Path | None = None) -> None:
+        check = self.checks.get(rep.nodeid)
+        if check is None:
+            return
+        known = {Path(a.path).resolve() for a in check.attachments}
+        for a in playwright_artifacts(self._pw_folders.pop(rep.nodeid, None), rep.user_properties, base):
+            if Path(a.path).resolve() not in known:
+                check.attachments.append(a)
+
+    # -- the report
+    def build_run(self, profiles: list[dict[str, Any]] | None = None,
+                  defaults: Mapping[str, str] | None = None,
+                  default_versions: Mapping[str, str] | None = None) -> Run:
+        info = dict(self.info)
+        for k, v in (defaults or {}).items():
+            info.setdefault(k, v)
+        if self.problems:
+            info["Report problems"] = "; ".join(self.problems)
+        versions = dict(self.versions)
+        for k, v in (default_versions or {}).items():
+            versions.setdefault(k, v)
+        return Run(
+            started=self.started,
+            finished=self.finished or _now(),
+            checks=list(self.checks.values()),
+            step_titles=dict(self.step_titles),
+            info=info,
+            versions=versions,
+            images=[dict(i) for i in self.images],
+            profiles=list(profiles or []),
+            run_attachments=list(self.run_attachments),
+            stack_error=self.stack_error,
+        )
+
+
+class Evidence:
+    """What a test adds to its own check: facts, screenshots, texts and files."""
+
+    def __init__(self, check: Check, folder: Path) -> None:
+        self.check = check
+        self.folder = Path(folder)
+        self._n = 0
+
+    def _path(self, label: str, suffix: str) -> Path:
+        self._n += 1
+        self.folder.mkdir(parents=True, exist_ok=True)
+        return self.folder / f"{self._n}-{safe_name(label, 60)}{suffix}"
+
+    def fact(self, label: str, value: Any) -> None:
+        """A key/value shown with the check, e.g. fact("measured size", "1.23 GB")."""
+        self.check.facts[str(label)] = str(value)
+
+    def screenshot(self, page: Any, label: str) -> Path | None:
+        """Screenshot of the page's viewport, shown as a thumbnail. A failing screenshot is
+        noted as a fact and does not fail the test; returns the file (None then)."""
+        path = self._path(label, ".png")
+        try:
+            page.screenshot(path=str(path), full_page=False)
+        except Exception as e:  # noqa: BLE001 - evidence must not turn a passing check into a failure
+            self.fact(f"screenshot “{label}”", f"not taken: {_trim(str(e), 300)}")
+            return None
+        self.check.attachments.append(Attachment(label=str(label), kind=model.IMAGE, path=str(path)))
+        return path
+
+    def text(self, label: str, content: Any) -> Path:
+        """A text (logs, command output), shown collapsed and written to a .txt file."""
+        content = str(content)
+        path = self._path(label, ".txt")
+        path.write_text(content, encoding="utf-8")
+        self.check.attachments.append(Attachment(label=str(label), kind=model.TEXT, path=str(path), content=content))
+        return path
+
+    def file(self, label: str, path: str | Path) -> Path:
+        """An existing file, e.g. a Playwright trace zip (linked), a .png (shown) or a .log/.txt (shown)."""
+        p = Path(path).absolute()
+        suffix = p.suffix.lower()
+        if suffix in (".png", ".jpg", ".jpeg", ".gif", ".webp"):
+            kind = model.IMAGE
+        elif suffix in (".txt", ".log", ".out", ".json", ".yaml", ".yml"):
+            kind = model.TEXT
+        elif suffix == ".zip" and "trace" in p.name.lower():
+            kind = model.TRACE
+        elif suffix == ".webm":
+            kind = model.VIDEO
+        else:
+            kind = model.FILE
+        self.check.attachments.append(Attachment(label=str(label), kind=kind, path=str(p)))
+        return p
+
+
+def get_collector(config: pytest.Config) -> ReportCollector:
+    """The session's collector (created on first use)."""
+    collector = config.stash.get(REPORT_KEY, None)
+    if collector is None:
+        collector = ReportCollector(_report_dir(config))
+        config.stash[REPORT_KEY] = collector
+    return collector
+
+
+def _report_dir(config: pytest.Config) -> Path:
+    option = config.getoption("report_dir", default=None)
+    if option:
+        return Path(config.invocation_params.dir, os.path.expanduser(str(option)))
+    return Path(settings.REPORTS_DIR)
+
+
+def _profiles_for_report() -> tuple[list[dict[str, Any]], str | None]:
+    try:
+        profiles = settings.profiles()
+    except Exception as e:  # noqa: BLE001 - the report still has to be written
+        return [], f"could not read profiles: {e}"
+    rows = []
+    for p in profiles:
+        cpus = int(p.cpus) if float(p.cpus).is_integer() else p.cpus
+        rows.append({"key": p.key, "name": p.name, "image": p.image, "cpus": cpus, "memory": p.memory,
+                     "default_url": p.default_url, "app": p.app})
+    return rows, None
+
+
+def _harness_versions() -> dict[str, str]:
+    from importlib import metadata
+
+    out = {"Python (harness)": sys.version.split()[0]}
+    for label, dist in (("pytest", "pytest"), ("Playwright (Python)", "playwright"),
+                        ("pytest-playwright", "pytest-playwright")):
+        try:
+            out[label] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def _run_defaults(config: pytest.Config) -> dict[str, str]:
+    args = " ".join(str(a) for a in config.invocation_params.args)
+    out = {"Command": f"pytest {args}".strip()}
+    markexpr = getattr(config.option, "markexpr", "")
+    if markexpr:
+        out["Selection (-m)"] = markexpr
+    return out
+
+
+# ---------------------------------------------------------------- hooks and fixtures
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("deployment-report", "deployment report")
+    group.addoption(
+        "--report-dir", dest="report_dir", default=None, metavar="DIR",
+        help=f"where deployment-report.html/.md/.json and their artifacts go (default: {settings.REPORTS_DIR})",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    registered = {line.split(":", 1)[0].split("(", 1)[0].strip() for line in config.getini("markers")}
+    for sid, title in settings.STEPS.items():
+        if sid.lower() not in registered:
+            config.addinivalue_line("markers", f"{sid.lower()}: {title}")
+    get_collector(config)
+    if not config.pluginmanager.has_plugin(_HOOK_NAME):
+        config.pluginmanager.register(_ArtifactsHook(config), _HOOK_NAME)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    get_collector(session.config).started = _now()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    rep = yield
+    if step_of(item) is not None:
+        collector = get_collector(item.config)
+        try:
+            collector.record(item, call, rep)
+        except Exception:  # noqa: BLE001 - never break the run; say so in the report
+            collector.problems.append(f"{item.nodeid}: {traceback.format_exc(limit=3)}")
+    return rep
+
+
+class _ArtifactsHook:
+    """Per-config hook object: pytest_runtest_logreport gets no config of its own."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        # Runs after every makereport wrapper (pytest-playwright's included) is done with the
+        # teardown report: the artifacts are in place and listed in its user_properties.
+        if report.when != "teardown":
+            return
+        collector = get_collector(self.config)
+        try:
+            collector.attach_playwright_artifacts(report, Path(self.config.invocation_params.dir))
+        except Exception:  # noqa: BLE001
+            collector.problems.append(f"{report.nodeid}: artifacts: {traceback.format_exc(limit=3)}")
+
+
+_HOOK_NAME = "acceptance-report-artifacts"
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    hook = config.pluginmanager.get_plugin(_HOOK_NAME)
+    if hook is not None:
+        config.pluginmanager.unregister(hook, _HOOK_NAME)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    config = session.config
+    if hasattr(config, "workerinput"):  # pytest-xdist worker: the controller writes the report
+        return
+    collector = get_collector(config)
+    tr = config.pluginmanager.get_plugin("terminalreporter")
+
+    def say(line: str) -> None:
+        if tr is not None and hasattr(tr, "write_line"):
+            tr.write_line(line)
+        else:
+            print(line, file=sys.stderr)
+
+    try:
+        has_steps = bool(collector.checks) or any(step_of(i) for i in getattr(session, "items", []) or [])
+        if not has_steps:
+            return
+        collector.finished = _now()
+        profiles, problem = _profiles_for_report()
+        if problem:
+            collector.problems.append(problem)
+        run = collector.build_run(profiles, _run_defaults(config), _harness_versions())
+        from acceptance.report.render import write_reports
+
+        collector.written = write_reports(run, collector.outdir)
+        for kind, path in collector.written.items():
+            say(f"deployment report ({kind}): {path}")
+    except Exception as e:  # noqa: BLE001 - a report problem must not hide the test results
+        say(f"deployment report: could not be written: {type(e).__name__}: {e}")
+
+
+@pytest.fixture(scope="session")
+def deployment_report(pytestconfig: pytest.Config) -> ReportCollector:
+    """The session's ReportCollector: set_info, set_versions, set_images, add_run_attachment, set_stack_error."""
+    return get_collector(pytestconfig)
+
+
+@pytest.fixture
+def evidence(request: pytest.FixtureRequest) -> Evidence:
+    """Adds facts, screenshots, texts and files to this test's check in the deployment report."""
+    item = request.node
+    collector = get_collector(request.config)
+    if step_of(item) is not None:
+        check = collector.check_for(item)
+    else:  # not in the report; evidence still lands on disk
+        check = Check(nodeid=item.nodeid, title=check_title(item), step="")
+    folder = collector.artifacts_dir / safe_name(f"{Path(str(item.path)).stem}-{item.name}", 120)
+    return Evidence(check, folder)

@@ -1,0 +1,66 @@
+"""Paths, timeouts and the checklist's step titles: set here, used everywhere."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+STACK_DIR = ROOT / "stack"
+COMPOSE_FILE = STACK_DIR / "docker-compose.yml"
+PROFILES_FILE = STACK_DIR / "profiles.yaml"
+REPORTS_DIR = Path(os.environ.get("REPORTS_DIR", ROOT / "reports"))
+ARTIFACTS_DIR = REPORTS_DIR / "artifacts"
+
+sys.path.insert(0, str(ROOT / "images" / "hub"))
+sys.path.insert(0, str(ROOT / "images"))
+from jhub_platform.profiles import Profile, load_profiles  # noqa: E402
+
+
+def profiles() -> list[Profile]:
+    """The six profiles, read from stack/profiles.yaml (the one definition)."""
+    return load_profiles(PROFILES_FILE)
+
+
+def profile_by_name(name: str) -> Profile:
+    return next(p for p in profiles() if p.name == name)
+
+
+class Timeouts:
+    """Every deadline of the harness, in seconds (scaled by ACCEPTANCE_TIMEOUT_SCALE)."""
+
+    scale = float(os.environ.get("ACCEPTANCE_TIMEOUT_SCALE", "1"))
+    hub_ready = 120 * scale          # compose up -> hub API answers
+    spawn = 300 * scale              # server start -> ready
+    stop = 120 * scale               # server stop -> gone
+    http = 30 * scale                # one HTTP request
+    ui = 30 * scale                  # one Playwright action / expect (ms = * 1000)
+    app_load = 120 * scale           # an app's UI (Lab, VS Code, marimo) appears
+    navigation = 120 * scale         # a page navigation, spawn redirects included
+
+
+# The specification's phases and checklist steps: id -> title. Tests carry a marker
+# with the lower-case id (p1..p4, t1..t8); the report groups results by it.
+STEPS: dict[str, str] = {
+    "P1": "Phase 1: Image Building",
+    "P2": "Phase 2: Stack Deployment",
+    "P3": "Phase 3: Resource Profiles Configuration",
+    "P4": "Phase 4: Authentication & Authorization",
+    "T1": "Test 1: User Signup & Admin Creation",
+    "T2": "Test 2: Profile Dropdown",
+    "T3": "Test 3: JupyterLab Profile (2CPU/4GB)",
+    "T4": "Test 4: VS Code Profile (2CPU/4GB)",
+    "T5": "Test 5: Marimo Profile (1CPU/2GB)",
+    "T6": "Test 6: Volume Persistence",
+    "T7": "Test 7: Admin Panel",
+    "T8": "Test 8: Resource Limits",
+}
+
+
+# Phase 1: the specification's measured image sizes, and this project's size targets (bytes).
+# Targets are printed by the benchmark and shown in the report; no test enforces them.
+SPEC_IMAGE_SIZES = {"local/uv-lab:latest": "1.94GB", "local/uv-vscode:latest": "2.62GB",
+                    "local/uv-marimo:latest": "1.98GB"}
+IMAGE_SIZE_TARGETS = {"local/uv-lab:latest": 1.5e9, "local/uv-vscode:latest": 1.4e9,
+                      "local/uv-marimo:latest": 0.9e9}
+IMAGES_TOGETHER_TARGET = 2.0e9

@@ -1,0 +1,209 @@
+"""One test run's copy of the platform: stack/docker-compose.yml under a run-specific
+compose project and name prefix, so a run never touches a real deployment.
+
+Docker's reaper (Ryuk) cannot run on these hosts, so clean-up is done here and checked:
+every container, volume and network whose name starts with the run's prefix (the hub,
+its network and data volume, and the user containers and volumes DockerSpawner makes
+outside compose) is removed, and nothing else.
+"""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import tempfile
+import uuid
+from pathlib import Path
+
+import docker
+import httpx
+from docker.errors import NotFound
+from dockerspawner import DockerSpawner
+from testcontainers.compose import DockerCompose
+
+from acceptance.polling import wait_for
+from acceptance.settings import COMPOSE_FILE, STACK_DIR, Timeouts, profiles
+
+HUB_SERVICE = "hub"
+
+
+class StackError(RuntimeError):
+    """The stack could not be started; the message says what is wrong."""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class StackRun:
+    def __init__(self, run_id: str | None = None, port: int | None = None, extra_env: dict[str, str] | None = None):
+        self.run_id = run_id or uuid.uuid4().hex[:6]
+        self.project = f"jhv{self.run_id}"
+        self.prefix = f"{self.project}-"   # NAME_PREFIX: containers, network, user volumes
+        self.port = port or free_port()
+        self.hub_url = f"http://127.0.0.1:{self.port}"
+        self.docker = docker.from_env()
+        self.env = {
+            "COMPOSE_PROJECT_NAME": self.project,
+            "NAME_PREFIX": self.prefix,
+            "HUB_BIND": "127.0.0.1",
+            "HUB_PORT": str(self.port),
+            **(extra_env or {}),
+        }
+        self._env_dir = tempfile.TemporaryDirectory(prefix=f"{self.project}-")
+        env_file = Path(self._env_dir.name) / "stack.env"
+        env_file.write_text("".join(f"{k}={v}\n" for k, v in self.env.items()))
+        self.compose = DockerCompose(context=str(STACK_DIR), compose_file_name=COMPOSE_FILE.name,
+                                     env_file=str(env_file), wait=False, pull=False, build=False)
+        self.started = False
+
+    # --- names ------------------------------------------------------------------------
+    @property
+    def hub_container_name(self) -> str:
+        return f"{self.prefix}jupyterhub-hub"
+
+    @property
+    def network_name(self) -> str:
+        return f"{self.prefix}jupyterhub-net"
+
+    @property
+    def data_volume_name(self) -> str:
+        return f"{self.project}_jupyterhub_data"
+
+    def user_volume_name(self, username: str) -> str:
+        return f"{self.prefix}jupyterhub-user-{DockerSpawner._escape(username)}"
+
+    def user_container_name(self, username: str, server: str = "") -> str:
+        """DockerSpawner's name: {prefix}-{username}[--{servername}], both escaped ('-' -> '-2d')."""
+        name = f"{self.prefix}jupyter-{DockerSpawner._escape(username)}"
+        return name + (f"--{DockerSpawner._escape(server)}" if server else "")
+
+    # --- lifecycle ----------------------------------------------------------------------
+    def check_images(self) -> None:
+        from images.build import HUB_IMAGE  # noqa: PLC0415 - images/ is on sys.path via settings
+
+        wanted = [HUB_IMAGE, *dict.fromkeys(p.image for p in profiles())]
+        missing = [t for t in wanted if not self._image_exists(t)]
+        if missing:
+            raise StackError(f"image(s) missing: {', '.join(missing)}; build them with `nox -s images`")
+
+    def _image_exists(self, tag: str) -> bool:
+        try:
+            self.docker.images.get(tag)
+            return True
+        except NotFound:
+            return False
+
+    def up(self) -> None:
+        self.check_images()
+        try:
+            self.compose.start()
+        except Exception as exc:  # CalledProcessError from docker compose
+            detail = getattr(exc, "stderr", b"") or b""
+            raise StackError(f"`docker compose up` failed: {detail.decode(errors='replace')[-2000:] or exc}") from exc
+        self.started = True
+        self.wait_until_ready()
+
+    def wait_until_ready(self, timeout: float = Timeouts.hub_ready) -> None:
+        """Wait until the hub's REST API answers through the proxy (not just /hub/health)."""
+        def api_answers():
+            state = self.hub_state()
+            if state in ("exited", "dead"):
+                raise StackError(f"hub container {state}; its log ends with:\n{self.hub_logs(40)}")
+            r = httpx.get(f"{self.hub_url}/hub/api/", timeout=5)
+            return r.status_code == 200 and "version" in r.json()
+
+        try:
+            wait_for(api_answers, timeout=timeout, what=f"the hub API at {self.hub_url}/hub/api/")
+        except StackError:
+            raise
+        except AssertionError as exc:
+            raise StackError(f"{exc}\nhub log ends with:\n{self.hub_logs(40)}") from exc
+
+    def restart_hub(self) -> None:
+        self.docker.containers.get(self.hub_container_name).restart(timeout=10)
+        self.wait_until_ready()
+
+    # --- inspection ---------------------------------------------------------------------
+    def hub(self):
+        return self.docker.containers.get(self.hub_container_name)
+
+    def hub_state(self) -> str:
+        try:
+            return self.hub().status
+        except NotFound:
+            return "missing"
+
+    def hub_logs(self, tail: int | str = "all") -> str:
+        try:
+            return self.hub().logs(tail=tail).decode(errors="replace")
+        except NotFound:
+            return "(hub container not found)"
+
+    def hub_exec(self, *cmd: str) -> str:
+        result = self.hub().exec_run(list(cmd))
+        out = result.output.decode(errors="replace")
+        if result.exit_code != 0:
+            raise AssertionError(f"{' '.join(cmd)} in the hub exited {result.exit_code}: {out[-1500:]}")
+        return out
+
+    def containers(self):
+        return [c for c in self.docker.containers.list(all=True) if c.name.startswith(self.prefix)]
+
+    def user_containers(self):
+        return [c for c in self.containers() if c.name != self.hub_container_name]
+
+    def diagnostics(self) -> dict[str, str]:
+        """Logs and `docker inspect` of every container of this run (for failure reports)."""
+        out = {"hub log": self.hub_logs(400)}
+        for c in self.user_containers():
+            out[f"{c.name} log"] = c.logs(tail=300).decode(errors="replace")
+            out[f"{c.name} inspect"] = json.dumps(c.attrs, indent=2)[:60000]
+        return out
+
+    # --- clean-up -------------------------------------------------------------------------
+    def leftovers(self) -> list[str]:
+        found = [f"container {c.name}" for c in self.docker.containers.list(all=True)
+                 if c.name.startswith(self.project)]
+        found += [f"volume {v.name}" for v in self.docker.volumes.list() if v.name.startswith(self.project)]
+        found += [f"network {n.name}" for n in self.docker.networks.list() if n.name.startswith(self.project)]
+        return found
+
+    def down(self) -> None:
+        """Remove everything of this run and check that nothing is left."""
+        errors = []
+        for c in self.user_containers():   # first: they hold the network and user volumes
+            try:
+                c.remove(force=True)
+            except NotFound:
+                pass
+            except Exception as exc:  # noqa: BLE001 - collected, reported below
+                errors.append(f"remove container {c.name}: {exc}")
+        try:
+            self.compose.stop(down=True)   # hub, network, data volume
+        except Exception as exc:  # noqa: BLE001
+            errors.append(f"docker compose down: {getattr(exc, 'stderr', b'').decode(errors='replace') or exc}")
+        for c in self.docker.containers.list(all=True):
+            if c.name.startswith(self.project):
+                c.remove(force=True)
+        for v in self.docker.volumes.list():
+            if v.name.startswith(self.project):
+                try:
+                    v.remove(force=True)
+                except Exception as exc:  # noqa: BLE001
+                    errors.append(f"remove volume {v.name}: {exc}")
+        for n in self.docker.networks.list():
+            if n.name.startswith(self.project):
+                try:
+                    n.remove()
+                except Exception as exc:  # noqa: BLE001
+                    errors.append(f"remove network {n.name}: {exc}")
+        self._env_dir.cleanup()
+        left = self.leftovers()
+        if left or errors:
+            raise StackError(f"clean-up of run {self.project} incomplete: left {left}; errors {errors}")
+
+
+os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")  # no registry for Ryuk's image here

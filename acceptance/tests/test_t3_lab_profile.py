@@ -1,0 +1,53 @@
+"""Test 3: JupyterLab Profile (2CPU/4GB)."""
+import re
+
+import pytest
+
+from acceptance.pages import HomePage, LabPage, MarimoPage, SpawnPage, VSCodePage
+from acceptance.settings import profile_by_name, profiles
+from acceptance.tests.landing import assert_lands_on_app
+
+pytestmark = pytest.mark.t3
+LAB = profile_by_name("uv Lab - 2 CPU / 4GB")
+
+
+@pytest.fixture
+def lab(admin_page, servers):
+    """Admin's default server started from the spawn form with the Lab 2 CPU / 4GB profile, on /lab."""
+    if servers.api.server("admin", ""):
+        servers.stop("admin", "")
+    HomePage(admin_page).open().start_button.click()
+    SpawnPage(admin_page).start(LAB.name, lands_on=rf"/user/admin{re.escape(LAB.default_url)}")
+    servers.started.append(("admin", ""))
+    return LabPage(admin_page).wait_loaded()
+
+
+def test_lab_profile_lands_on_lab_with_launcher_entries(lab, evidence):
+    """Start "uv Lab - 2 CPU / 4GB": lands on /lab, JupyterLab loads, the Launcher shows Lab, VS Code and Marimo."""
+    entries = lab.launcher_entries()
+    evidence.screenshot(lab.page, "JupyterLab launcher")
+    evidence.fact("launcher", " | ".join(entries))
+    assert lab.page.url.split("?")[0].endswith("/user/admin/lab")
+    missing = [e for e in ("VS Code", "Marimo") if e not in entries]
+    assert not missing, f"launcher lacks {missing}; it shows {entries}"
+    assert any("Python 3" in e for e in entries), f"launcher has no notebook (Lab) entry: {entries}"
+
+
+def test_launcher_vscode_entry_opens_vscode(lab, evidence):
+    """The Launcher's VS Code entry opens a working VS Code workbench."""
+    vscode = VSCodePage(lab.open_from_launcher("VS Code")).wait_loaded()
+    evidence.screenshot(vscode.page, "VS Code from the launcher")
+    assert "/user/admin/vscode/" in vscode.page.url
+
+
+def test_launcher_marimo_entry_opens_marimo(lab, evidence):
+    """The Launcher's Marimo entry opens the marimo editor."""
+    marimo = MarimoPage(lab.open_from_launcher("Marimo")).wait_home_loaded()
+    evidence.screenshot(marimo.page, "marimo from the launcher")
+    assert "/user/admin/proxy/marimo/" in marimo.page.url
+
+
+@pytest.mark.parametrize("profile", [p for p in profiles() if p.app == "lab"], ids=lambda p: p.key)
+def test_every_lab_profile_lands_on_jupyterlab(servers, profile, evidence):
+    """Each Lab profile, started through the REST API, lands on /lab with JupyterLab."""
+    assert_lands_on_app(servers, profile, evidence)

@@ -1,0 +1,49 @@
+"""Test 4: VS Code Profile (2CPU/4GB)."""
+import re
+import secrets
+
+import pytest
+
+from acceptance.pages import HomePage, SpawnPage, VSCodePage
+from acceptance.polling import wait_for
+from acceptance.settings import Timeouts, profile_by_name, profiles
+from acceptance.tests.landing import assert_lands_on_app
+
+pytestmark = pytest.mark.t4
+VSCODE = profile_by_name("uv VS Code - 2 CPU / 4GB")
+SERVER = "vscode-test"
+
+
+def test_named_vscode_server_terminal_creates_a_file_in_home(admin_page, servers, evidence):
+    """Add server "vscode-test" with VS Code 2 CPU / 4GB: lands on /vscode/, a terminal there creates a file."""
+    if servers.api.server("admin", SERVER):
+        servers.stop("admin", SERVER)
+    spawn = HomePage(admin_page).open().add_named_server(SERVER)
+    assert isinstance(spawn, SpawnPage)
+    spawn.start(VSCODE.name, lands_on=rf"/user/admin/{SERVER}{re.escape(VSCODE.default_url)}")
+    servers.started.append(("admin", SERVER))
+    vscode = VSCodePage(admin_page).wait_loaded()
+    vscode.trust_workspace_if_asked()
+    evidence.screenshot(admin_page, "VS Code workbench")
+
+    token = secrets.token_hex(8)
+    filename = f"made-in-vscode-{token}.txt"
+    vscode.run_in_new_terminal(f"echo {token} > ~/{filename}")
+    evidence.screenshot(admin_page, "terminal")
+
+    # independent check: read the file from the container, not through VS Code
+    container = servers.container("admin", SERVER)
+
+    def file_content():
+        result = container.exec_run(["cat", f"/home/nebula/{filename}"])
+        return result.output.decode().strip() if result.exit_code == 0 else None
+
+    content = wait_for(file_content, timeout=Timeouts.ui, what=f"/home/nebula/{filename} in {container.name}")
+    evidence.fact("file made in the VS Code terminal", f"/home/nebula/{filename}")
+    assert content == token
+
+
+@pytest.mark.parametrize("profile", [p for p in profiles() if p.app == "vscode"], ids=lambda p: p.key)
+def test_every_vscode_profile_lands_on_vscode(servers, profile, evidence):
+    """Each VS Code profile, started through the REST API, lands on /vscode/ with the workbench."""
+    assert_lands_on_app(servers, profile, evidence)
