@@ -64,7 +64,10 @@ def load_profiles(path: str | Path) -> list[Profile]:
             cpus=float(entry["cpus"]), memory=str(entry["memory"]),
             default_url=str(entry["default_url"]), app=str(entry["app"]),
         )
-        memory_bytes(p.memory)
+        try:
+            memory_bytes(p.memory)
+        except ProfileError as exc:
+            raise ProfileError(f"{where} ({p.key}): {exc}") from None
         if p.cpus <= 0:
             raise ProfileError(f"{where} ({p.key}): cpus must be > 0")
         if p.app not in APPS:

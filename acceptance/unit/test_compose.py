@@ -1,0 +1,109 @@
+"""stack/docker-compose.yml as `docker compose config` renders it (no containers are touched)."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from acceptance import settings
+from images.build import HUB_IMAGE
+
+# variables the compose file reads, and compose's own
+STACK_ENV = ("NAME_PREFIX", "HUB_IMAGE", "BASE_IMAGE", "HUB_BIND", "HUB_PORT", "AUTH_MODE", "ADMIN_USER",
+             "ALLOWED_USERS", "ENABLE_OTP", "SPAWNER_START_TIMEOUT", "IMAGE_PULL_POLICY")
+
+
+def render(**overrides) -> dict:
+    if shutil.which("docker") is None:
+        pytest.fail("`docker` is not on PATH: run stack/provision-host.sh to install Docker and the compose plugin")
+    env = {k: v for k, v in os.environ.items() if k not in STACK_ENV and not k.startswith("COMPOSE_")}
+    env.update(overrides)
+    # --env-file: a stack/.env of a real deployment must not leak into the test
+    proc = subprocess.run(["docker", "compose", "--env-file", os.devnull, "-f", str(settings.COMPOSE_FILE),
+                           "config", "--format", "json"], env=env, capture_output=True, text=True)
+    if proc.returncode != 0 and "is not a docker command" in proc.stderr + proc.stdout:
+        pytest.fail("`docker compose` (v2 plugin) is missing: run stack/provision-host.sh")
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+@pytest.fixture(scope="module")
+def stack() -> dict:
+    return render()
+
+
+@pytest.fixture(scope="module")
+def hub(stack) -> dict:
+    return stack["services"]["hub"]
+
+
+def mount(hub: dict, target: str) -> dict:
+    found = [v for v in hub["volumes"] if v["target"] == target]
+    assert len(found) == 1, f"{target} mounted {len(found)} times: {hub['volumes']}"
+    return found[0]
+
+
+def test_project_name_is_jhub_docker(stack):
+    assert stack["name"] == "jhub-docker"
+
+
+def test_only_service_is_hub(stack):
+    assert list(stack["services"]) == ["hub"]
+
+
+def test_hub_container_name(hub):
+    assert hub["container_name"] == "jupyterhub-hub"
+
+
+def test_network_jupyterhub_net_bridge(stack, hub):
+    assert {n["name"]: n["driver"] for n in stack["networks"].values()} == {"jupyterhub-net": "bridge"}
+    assert list(hub["networks"]) == list(stack["networks"])
+
+
+def test_hub_state_volume_name_and_mount(stack, hub):
+    state = mount(hub, "/srv/jupyterhub")
+    assert state["type"] == "volume"
+    assert stack["volumes"][state["source"]]["name"] == "jhub-docker_jupyterhub_data"
+
+
+def test_port_8000_published_on_localhost(hub):
+    assert [(p["host_ip"], str(p["published"]), p["target"], p["protocol"]) for p in hub["ports"]] == [
+        ("127.0.0.1", "8000", 8000, "tcp")]
+
+
+def test_config_file_mounted_read_only(hub):
+    config = mount(hub, "/etc/jupyterhub/jupyterhub_config.py")
+    assert config["type"] == "bind" and config["read_only"] is True
+    assert config["source"] == str(settings.STACK_DIR / "jupyterhub_config.py")
+
+
+def test_profiles_file_mounted_read_only_next_to_config(hub):
+    profiles = mount(hub, "/etc/jupyterhub/profiles.yaml")
+    assert profiles["read_only"] is True
+    assert profiles["source"] == str(settings.PROFILES_FILE)
+
+
+def test_docker_socket_mounted(hub):
+    assert mount(hub, "/var/run/docker.sock")["source"] == "/var/run/docker.sock"
+
+
+def test_hub_image_is_the_built_one(hub):
+    assert hub["image"] == HUB_IMAGE
+
+
+def test_default_environment_is_bootstrap_without_prefix(hub):
+    assert hub["environment"]["NAME_PREFIX"] == ""
+    assert hub["environment"]["AUTH_MODE"] == "bootstrap"
+
+
+def test_run_prefix_prefixes_every_name():
+    stack = render(COMPOSE_PROJECT_NAME="jhvabc123", NAME_PREFIX="jhvabc123-")
+    names = [stack["name"]]
+    names += [s["container_name"] for s in stack["services"].values()]
+    names += [n["name"] for n in stack["networks"].values()]
+    names += [v["name"] for v in stack["volumes"].values()]
+    assert all(n.startswith("jhvabc123") for n in names), names
+    assert stack["services"]["hub"]["environment"]["NAME_PREFIX"] == "jhvabc123-"

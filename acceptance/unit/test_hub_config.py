@@ -1,0 +1,126 @@
+"""stack/jupyterhub_config.py evaluated in-process under a controlled environment."""
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from acceptance import settings
+from acceptance.hub_config import load_effective_config
+
+# every variable the config reads
+CONFIG_ENV = ("NAME_PREFIX", "PROFILES_FILE", "HUB_CONNECT_URL", "AUTH_MODE", "ADMIN_USER", "MIN_PASSWORD_LENGTH",
+              "ALLOWED_USERS", "ENABLE_OTP", "SPAWNER_START_TIMEOUT", "SPAWNER_HTTP_TIMEOUT", "DOCKER_NETWORK_NAME",
+              "IMAGE_PULL_POLICY")
+
+# nativeauthenticator 1.3.0 on import; not ours
+pytestmark = pytest.mark.filterwarnings("ignore:'locale.getdefaultlocale' is deprecated:DeprecationWarning")
+
+
+@pytest.fixture
+def hub_config(monkeypatch):
+    """Loads the config with only the given variables set; undoes the statsd patch the config applies."""
+    from nativeauthenticator.handlers import LoginHandler
+
+    monkeypatch.setattr(LoginHandler, "statsd", None, raising=False)  # records the original state ...
+    monkeypatch.delattr(LoginHandler, "statsd")  # ... so undo restores it, patched or not
+    for name in CONFIG_ENV:
+        monkeypatch.delenv(name, raising=False)
+
+    def load(**env):
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        return load_effective_config(str(settings.STACK_DIR))
+
+    return load
+
+
+def test_defaults_hub_networking(hub_config):
+    hub = hub_config()["JupyterHub"]
+    assert hub["hub_ip"] == "0.0.0.0"
+    assert hub["hub_connect_url"] == "http://hub:8081"
+    assert hub["bind_url"] == "http://:8000"
+
+
+def test_defaults_named_servers_admin_access_keep_servers(hub_config):
+    hub = hub_config()["JupyterHub"]
+    assert hub["allow_named_servers"] is True
+    assert hub["admin_access"] is True
+    assert hub["cleanup_servers"] is False
+
+
+def test_defaults_spawner_default_url_lab(hub_config):
+    assert hub_config()["Spawner"]["default_url"] == "/lab"
+
+
+def test_defaults_spawner_start_timeout_300(hub_config):
+    assert hub_config()["Spawner"]["start_timeout"] == 300
+
+
+def test_defaults_native_authenticator_bootstrap(hub_config):
+    config = hub_config()
+    assert config["JupyterHub"]["authenticator_class"] == "nativeauthenticator.NativeAuthenticator"
+    assert config["NativeAuthenticator"]["open_signup"] is True
+    assert config["Authenticator"]["allow_all"] is True
+    assert config["Authenticator"]["admin_users"] == ["admin"]
+    assert config["NativeAuthenticator"]["minimum_password_length"] == 8
+
+
+def test_defaults_docker_spawner_names(hub_config):
+    docker = hub_config()["DockerSpawner"]
+    assert docker["volumes"] == {"jupyterhub-user-{username}": "/home/nebula"}
+    assert docker["network_name"] == "jupyterhub-net"
+    assert docker["prefix"] == "jupyter"
+    assert docker["remove"] is True
+
+
+def test_defaults_spawner_class_is_platform_profiles_spawner(hub_config):
+    assert hub_config()["JupyterHub"]["spawner_class"] == "jhub_platform.spawner.PlatformProfilesSpawner"
+
+
+def test_defaults_six_profiles_listen_on_0000_port_8888(hub_config):
+    profiles = hub_config()["ProfilesSpawner"]["profiles"]
+    assert [p[1] for p in profiles] == [p.key for p in settings.profiles()]
+    for _name, key, cls, child in profiles:
+        assert cls == "dockerspawner.DockerSpawner", key
+        assert child["ip"] == "0.0.0.0" and child["port"] == 8888, key
+
+
+def test_name_prefix_prefixes_network_containers_and_volumes(hub_config):
+    docker = hub_config(NAME_PREFIX="run1-")["DockerSpawner"]
+    assert docker["network_name"] == "run1-jupyterhub-net"
+    assert docker["prefix"] == "run1-jupyter"
+    assert docker["volumes"] == {"run1-jupyterhub-user-{username}": "/home/nebula"}
+
+
+def test_spawner_start_timeout_from_env(hub_config):
+    assert hub_config(SPAWNER_START_TIMEOUT="600")["Spawner"]["start_timeout"] == 600
+
+
+def test_profiles_file_from_env(hub_config, tmp_path):
+    data = yaml.safe_load(settings.PROFILES_FILE.read_text())
+    path = tmp_path / "profiles.yaml"
+    path.write_text(yaml.safe_dump({"profiles": data["profiles"][:1]}))
+    profiles = hub_config(PROFILES_FILE=str(path))["ProfilesSpawner"]["profiles"]
+    assert [p[1] for p in profiles] == [data["profiles"][0]["key"]]
+
+
+def test_production_closes_signup_and_allows_listed_users_and_admin(hub_config):
+    config = hub_config(AUTH_MODE="production", ALLOWED_USERS="alice, bob,")
+    assert config["NativeAuthenticator"]["open_signup"] is False
+    assert config["Authenticator"]["allow_all"] is False
+    assert config["Authenticator"]["allowed_users"] == ["admin", "alice", "bob"]
+
+
+def test_production_otp_off_by_default(hub_config):
+    assert hub_config(AUTH_MODE="production")["NativeAuthenticator"]["allow_2fa"] is False
+
+
+def test_production_otp_from_enable_otp(hub_config):
+    assert hub_config(AUTH_MODE="production", ENABLE_OTP="true")["NativeAuthenticator"]["allow_2fa"] is True
+
+
+def test_unknown_auth_mode_fails_naming_auth_mode(hub_config):
+    # the config raises SystemExit; traitlets' PyFileConfigLoader lets it through unchanged
+    with pytest.raises(SystemExit, match="AUTH_MODE") as info:
+        hub_config(AUTH_MODE="nonsense")
+    assert "nonsense" in str(info.value)

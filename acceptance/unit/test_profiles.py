@@ -1,0 +1,147 @@
+"""stack/profiles.yaml and jhub_platform.profiles: the six profiles, validation, spawner entries."""
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+import pytest
+import yaml
+
+from acceptance import settings
+from acceptance.settings import ROOT
+
+# isort: split
+# (acceptance.settings has put images/hub on sys.path)
+from jhub_platform.profiles import ProfileError, load_profiles, memory_bytes, spawner_profiles
+
+SPEC_NAMES = [
+    "uv Lab - 2 CPU / 4GB",
+    "uv Lab - 4 CPU / 8GB",
+    "uv VS Code - 2 CPU / 4GB",
+    "uv VS Code - 4 CPU / 8GB",
+    "uv Marimo - 1 CPU / 2GB",
+    "uv Marimo - 2 CPU / 4GB",
+]
+SPEC_URLS = {"lab": "/lab", "vscode": "/vscode/", "marimo": "/proxy/marimo/"}
+COMMON = {"ip": "0.0.0.0", "port": 8888, "notebook_dir": "/home/nebula"}
+ENTRY = {"key": "k", "name": "N - 1 CPU / 1GB", "image": "local/uv-lab:latest", "cpus": 1, "memory": "1G",
+         "default_url": "/lab", "app": "lab"}
+
+
+def write_profiles(tmp_path, entries):
+    path = tmp_path / "profiles.yaml"
+    path.write_text(yaml.safe_dump({"profiles": entries}))
+    return path
+
+
+def load_error(tmp_path, entries) -> str:
+    with pytest.raises(ProfileError) as info:
+        load_profiles(write_profiles(tmp_path, entries))
+    return str(info.value)
+
+
+def dockerfile_targets() -> set[str]:
+    text = (ROOT / "images" / "singleuser" / "Dockerfile").read_text()
+    return set(re.findall(r"^FROM\s+\S+\s+AS\s+(\S+)", text, flags=re.MULTILINE | re.IGNORECASE))
+
+
+def test_six_profiles_with_unique_keys_and_names():
+    profiles = settings.profiles()
+    assert len(profiles) == 6
+    assert len({p.key for p in profiles}) == 6
+    assert len({p.name for p in profiles}) == 6
+
+
+def test_display_names_are_the_specifications():
+    assert [p.name for p in settings.profiles()] == SPEC_NAMES
+
+
+def test_display_name_states_own_cpus_and_memory():
+    for p in settings.profiles():
+        m = re.search(r"(\d+(?:\.\d+)?) CPU / (\d+)GB", p.name)
+        assert m, f"{p.key}: name {p.name!r} states no 'N CPU / NGB'"
+        assert float(m.group(1)) == p.cpus, p.key
+        assert int(m.group(2)) * 1024**3 == p.mem_bytes, p.key
+
+
+def test_each_app_has_two_tiers():
+    assert Counter(p.app for p in settings.profiles()) == {"lab": 2, "vscode": 2, "marimo": 2}
+
+
+def test_default_urls_are_the_specifications():
+    for p in settings.profiles():
+        assert p.default_url == SPEC_URLS[p.app], p.key
+
+
+def test_every_image_is_a_singleuser_dockerfile_target():
+    targets = dockerfile_targets()
+    for p in settings.profiles():
+        assert p.image.split("/")[-1].split(":")[0] in targets, p.image
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("512M", 512 * 1024**2), ("4G", 4 * 1024**3), ("4g", 4 * 1024**3), ("1.5G", 3 * 512 * 1024**2),
+    ("2048K", 2 * 1024**2), ("1T", 1024**4), ("100", 100),
+])
+def test_memory_bytes_units(text, expected):
+    assert memory_bytes(text) == expected
+
+
+@pytest.mark.parametrize("text", ["4 gigs", "4GB", "", "-1G"])
+def test_memory_bytes_rejects_non_docker_sizes(text):
+    with pytest.raises(ProfileError):
+        memory_bytes(text)
+
+
+def test_load_error_missing_field_names_entry_and_field(tmp_path):
+    broken = {k: v for k, v in ENTRY.items() if k != "memory"}
+    message = load_error(tmp_path, [ENTRY | {"key": "ok"}, broken])
+    assert "profile #2" in message and "(k)" in message and "memory" in message
+
+
+def test_load_error_bad_memory_names_entry_and_field(tmp_path):
+    message = load_error(tmp_path, [ENTRY | {"key": "ok"}, ENTRY | {"memory": "4 gigs"}])
+    assert "memory" in message and "4 gigs" in message
+    assert "profile #2" in message or "(k)" in message
+
+
+def test_load_error_duplicate_key_names_key(tmp_path):
+    message = load_error(tmp_path, [ENTRY, ENTRY | {"name": "other"}])
+    assert "duplicate profile key" in message and "'k'" in message
+
+
+def test_load_error_unknown_app_names_entry_and_field(tmp_path):
+    message = load_error(tmp_path, [ENTRY | {"app": "jupyter"}])
+    assert "profile #1" in message and "(k)" in message and "app" in message and "'jupyter'" in message
+
+
+def test_spawner_profiles_child_config_carries_profile_and_common():
+    profiles = settings.profiles()
+    entries = spawner_profiles(profiles, "dockerspawner.DockerSpawner", COMMON)
+    assert len(entries) == len(profiles)
+    for p, (name, key, cls, child) in zip(profiles, entries, strict=True):
+        assert (name, key, cls) == (p.name, p.key, "dockerspawner.DockerSpawner")
+        assert child == COMMON | {"image": p.image, "cpu_limit": p.cpus, "mem_limit": p.memory,
+                                  "default_url": p.default_url}
+
+
+def test_spawner_profiles_children_are_independent_of_common():
+    common = dict(COMMON)
+    entries = spawner_profiles(settings.profiles(), "dockerspawner.DockerSpawner", common)
+    entries[0][3]["port"] = 1
+    assert common == COMMON
+    assert entries[1][3]["port"] == 8888
+
+
+def test_seventh_profile_gives_seven_spawner_profiles_and_changes_nothing_else(tmp_path):
+    data = yaml.safe_load(settings.PROFILES_FILE.read_text())
+    data["profiles"].append({"key": "lab-8cpu-16gb", "name": "uv Lab - 8 CPU / 16GB", "image": "local/uv-lab:latest",
+                             "cpus": 8, "memory": "16G", "default_url": "/lab", "app": "lab"})
+    path = tmp_path / "profiles.yaml"
+    path.write_text(yaml.safe_dump(data))
+    before = spawner_profiles(settings.profiles(), "dockerspawner.DockerSpawner", COMMON)
+    after = spawner_profiles(load_profiles(path), "dockerspawner.DockerSpawner", COMMON)
+    assert len(after) == 7
+    assert after[:6] == before
+    assert after[6][:2] == ("uv Lab - 8 CPU / 16GB", "lab-8cpu-16gb")
+    assert after[6][3]["cpu_limit"] == 8 and after[6][3]["mem_limit"] == "16G"
