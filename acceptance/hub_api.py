@@ -51,11 +51,17 @@ class HubSession:
             alert, message = m.group(1), re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", m.group(2))).strip()
         return SignupResult(ok=r.status_code == 200 and alert == "alert-success", alert=alert, message=message)
 
-    def login(self, username: str, password: str) -> None:
+    def try_login(self, username: str, password: str) -> bool:
+        """True when the hub accepts the credentials (it redirects), False when it shows the form again."""
         xsrf = self._xsrf("/hub/login")
         r = self.http.post("/hub/login", data={"username": username, "password": password, "_xsrf": xsrf})
-        if r.status_code != 302:
-            raise AssertionError(f"login as {username!r} failed: HTTP {r.status_code}")
+        if r.status_code not in (200, 302):
+            raise AssertionError(f"login as {username!r}: unexpected HTTP {r.status_code}")
+        return r.status_code == 302
+
+    def login(self, username: str, password: str) -> None:
+        if not self.try_login(username, password):
+            raise AssertionError(f"login as {username!r} was refused")
 
     def create_token(self, username: str, note: str) -> str:
         xsrf = self.http.cookies.get("_xsrf", path="/hub/") or ""

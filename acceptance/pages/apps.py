@@ -49,8 +49,7 @@ class LabPage:
         self.page.keyboard.press("Control+s")
         dialog = self.page.locator(".jp-Dialog")
         expect(dialog).to_be_visible()
-        name = dialog.locator("input")
-        name.fill(filename)
+        dialog.get_by_role("textbox").fill(filename)
         dialog.get_by_role("button", name=re.compile("Rename|Save", re.I)).click()
         expect(dialog).to_be_hidden()
         expect(self.page.locator(".jp-mod-current .lm-TabBar-tabLabel, .lm-TabBar-tab.jp-mod-current")
@@ -104,9 +103,42 @@ def page_part(page: Page, part: str):
 
 
 class MarimoPage:
+    """marimo's home (file list, "Create a new notebook") and its notebook editor."""
+
     def __init__(self, page: Page):
         self.page = page
+        self.new_notebook_link = page.get_by_role("link", name="Create a new notebook")
+        self.filename = page.get_by_test_id("dir-completion-input")
+        self.editors = page.locator("[data-testid=cell-editor] .cm-content")
+        self.outputs = page.locator("[data-cell-role=output]")
 
     def wait_home_loaded(self) -> MarimoPage:
-        expect(self.page.get_by_text(re.compile("notebook", re.I)).first).to_be_visible(timeout=APP_LOAD_MS)
+        expect(self.new_notebook_link).to_be_visible(timeout=APP_LOAD_MS)
         return self
+
+    def new_notebook(self, filename: str) -> MarimoPage:
+        """Open a new notebook (its link targets a new tab: follow it here) and name it."""
+        self.page.goto(self.new_notebook_link.get_attribute("href"))
+        expect(self.editors.first).to_be_visible(timeout=APP_LOAD_MS)
+        self.filename.fill(filename)
+        self.filename.press("Enter")
+        self.page.wait_for_url(re.compile(rf"file={re.escape(filename)}"))
+        return self
+
+    def add_python_cell(self) -> None:
+        count = self.editors.count()
+        self.page.get_by_role("button", name="Python", exact=True).first.click()
+        expect(self.editors).to_have_count(count + 1)
+
+    def set_cell(self, index: int, code: str) -> None:
+        """Replace cell `index`'s code and run it (marimo then re-runs the cells that depend on it)."""
+        self.editors.nth(index).click()
+        self.page.keyboard.press("Control+a")
+        self.page.keyboard.type(code)
+        self.page.keyboard.press("Control+Enter")
+
+    def output_of_last_cell(self):
+        return self.outputs.last
+
+    def save(self) -> None:
+        self.page.keyboard.press("Control+s")

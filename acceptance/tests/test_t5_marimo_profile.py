@@ -1,0 +1,53 @@
+"""Test 5: Marimo Profile (1CPU/2GB)."""
+import re
+import secrets
+
+import pytest
+from playwright.sync_api import expect
+
+from acceptance.pages import HomePage, MarimoPage
+from acceptance.polling import wait_for
+from acceptance.settings import Timeouts, profile_by_name, profiles
+from acceptance.tests.landing import assert_lands_on_app
+
+pytestmark = pytest.mark.t5
+MARIMO = profile_by_name("uv Marimo - 1 CPU / 2GB")
+SERVER = "marimo-test"
+
+
+def test_named_marimo_server_runs_a_reactive_notebook_saved_in_home(admin_page, servers, evidence):
+    """Add server "marimo-test" with Marimo 1 CPU / 2GB: lands on /proxy/marimo/, a reactive notebook is saved."""
+    if servers.api.server("admin", SERVER):
+        servers.stop("admin", SERVER)
+    spawn = HomePage(admin_page).open().add_named_server(SERVER)
+    spawn.start(MARIMO.name, lands_on=rf"/user/admin/{SERVER}{re.escape(MARIMO.default_url)}")
+    servers.started.append(("admin", SERVER))
+    marimo = MarimoPage(admin_page).wait_home_loaded()
+    evidence.screenshot(admin_page, "marimo home")
+
+    filename = f"reactive-{secrets.token_hex(4)}.py"
+    marimo.new_notebook(filename)
+    marimo.set_cell(0, "x = 2")
+    marimo.add_python_cell()
+    marimo.set_cell(1, "x * 21")
+    expect(marimo.output_of_last_cell()).to_have_text("42")
+    marimo.set_cell(0, "x = 5")  # edit only the first cell: marimo re-runs the second by itself
+    expect(marimo.output_of_last_cell()).to_have_text("105")
+    evidence.screenshot(admin_page, "reactive notebook")
+    marimo.save()
+
+    container = servers.container("admin", SERVER)
+
+    def saved_notebook():
+        result = container.exec_run(["cat", f"/home/nebula/{filename}"])
+        text = result.output.decode()
+        return text if result.exit_code == 0 and "x = 5" in text and "x * 21" in text else None
+
+    source = wait_for(saved_notebook, timeout=Timeouts.ui, what=f"/home/nebula/{filename} with both cells")
+    evidence.text(f"/home/nebula/{filename}", source)
+
+
+@pytest.mark.parametrize("profile", [p for p in profiles() if p.app == "marimo"], ids=lambda p: p.key)
+def test_every_marimo_profile_lands_on_marimo(servers, profile, evidence):
+    """Each marimo profile, started through the REST API, lands on /proxy/marimo/ with marimo."""
+    assert_lands_on_app(servers, profile, evidence)
