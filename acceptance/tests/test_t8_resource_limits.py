@@ -16,7 +16,8 @@ CGROUP_READ = (
 CPU_BURN = r"""
 import multiprocessing as mp, os, time
 def usage():
-    for path in ("/sys/fs/cgroup/cpu.stat", "/sys/fs/cgroup/cpuacct/cpuacct.usage", "/sys/fs/cgroup/cpu,cpuacct/cpuacct.usage"):
+    for path in ("/sys/fs/cgroup/cpu.stat", "/sys/fs/cgroup/cpuacct/cpuacct.usage",
+                 "/sys/fs/cgroup/cpu,cpuacct/cpuacct.usage"):
         if os.path.exists(path):
             text = open(path).read()
             if path.endswith("cpu.stat"):
