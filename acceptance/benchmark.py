@@ -34,7 +34,8 @@ def sizes(client) -> None:
         print(f"{tag:28} {_gb(size):>9} {_gb(target):>9} {SPEC_IMAGE_SIZES[tag]:>8}  {ok}")
     together = shared_size(client, tags)
     ok = "yes" if together <= IMAGES_TOGETHER_TARGET else "NO"
-    print(f"{'three together (shared once)':28} {_gb(together):>9} {_gb(IMAGES_TOGETHER_TARGET):>9} {'6.54GB':>8}  {ok}")
+    label = "three together (shared once)"
+    print(f"{label:28} {_gb(together):>9} {_gb(IMAGES_TOGETHER_TARGET):>9} {'6.54GB':>8}  {ok}")
     print(f"{build.HUB_IMAGE:28} {_gb(image_size(client, build.HUB_IMAGE)):>9}")
 
 
