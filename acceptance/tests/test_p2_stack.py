@@ -3,6 +3,7 @@ import httpx
 import pytest
 
 from acceptance.hub_config import effective_config_in_hub
+from acceptance.settings import profiles
 
 pytestmark = pytest.mark.p2
 
@@ -67,3 +68,25 @@ def test_hub_log_shows_spawner_and_hub_api(stack, evidence):
     evidence.text("hub start-up log", "\n".join(startup)[:5000])
     assert not missing, f"hub log lacks: {missing}"
     assert httpx.get(f"{stack.hub_url}/hub/health", timeout=10).status_code == 200
+
+
+def test_named_servers_run_side_by_side(servers, evidence):
+    """Named servers on: a user's default server and a named one run at once, each in its own container."""
+    lab = profiles()[0]
+    default = servers.start("admin", "", lab)
+    named = servers.start("admin", "side-by-side", lab)
+    assert servers.api.server("admin", "")["ready"], "starting the named server stopped the default one"
+    assert default.container.id != named.container.id
+    evidence.fact("containers", f"{default.container.name}, {named.container.name}")
+
+
+def test_user_servers_survive_a_hub_restart(stack, servers, evidence):
+    """Restarting the hub container leaves running user servers up; the hub re-attaches to them."""
+    server = servers.start("admin", "survivor", profiles()[0])
+    stack.restart_hub()
+    assert servers.container("admin", "survivor").id == server.container.id
+    assert servers.container("admin", "survivor").status == "running"
+    assert servers.api.server("admin", "survivor")["ready"], "the hub lost the server after its restart"
+    response = servers.api.server_get(f"{server.url}api/status", timeout=30)
+    assert response.status_code == 200, f"server API after hub restart: HTTP {response.status_code}"
+    evidence.fact("after hub restart", f"{server.container.name} still running, API answers")
