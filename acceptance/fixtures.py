@@ -1,9 +1,11 @@
 """Fixtures: the stack a run starts, hub sessions and accounts, the browser."""
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import secrets
 import shutil
+import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -100,6 +102,8 @@ def _versions(run: StackRun) -> dict[str, str]:
     versions["configurable-http-proxy"] = run.hub_exec("configurable-http-proxy", "--version").strip()
     info = run.docker.version()
     versions["Docker engine"] = f"{info.get('Version')} (API {info.get('ApiVersion')})"
+    versions["docker compose"] = subprocess.run(["docker", "compose", "version", "--short"], capture_output=True,
+                                                text=True).stdout.strip()
     return versions
 
 
@@ -155,7 +159,9 @@ def browser_context_args(browser_context_args, stack):
 
 
 @pytest.fixture
-def context(context):
+def context(context, request):
+    get_collector(request.config).set_versions({"Chromium": context.browser.version,
+                                                "Playwright": importlib.metadata.version("playwright")})
     context.set_default_timeout(Timeouts.ui * 1000)
     context.set_default_navigation_timeout(Timeouts.navigation * 1000)
     return context

@@ -30,17 +30,25 @@ def test_images_exist_and_their_sizes_are_recorded(stack, evidence, request):
     assert len(USER_IMAGES) == 3, f"profiles.yaml names {len(USER_IMAGES)} single-user images, expected 3"
 
 
+VERSION_PROBE = (
+    "id -u; uv --version; jupyterhub-singleuser --version; jupyter lab --version; marimo --version; "
+    "if command -v code-server >/dev/null; then code-server --version | head -n1; else echo -; fi"
+)
+
+
 @pytest.mark.parametrize("tag", USER_IMAGES)
-def test_single_user_image_runs_jupyterhub_singleuser_as_nebula(stack, tag, evidence):
+def test_single_user_image_runs_jupyterhub_singleuser_as_nebula(stack, tag, evidence, request):
     """Each single-user image runs jupyterhub-singleuser as nebula (uid 1000) in /home/nebula."""
     image = stack.docker.images.get(tag)
     config = image.attrs["Config"]
     assert config["User"] == "nebula", f"{tag} runs as {config['User']!r}, expected nebula"
     assert config["WorkingDir"] == "/home/nebula", f"{tag} starts in {config['WorkingDir']!r}"
     assert config["Cmd"] == ["jupyterhub-singleuser"], f"{tag} command is {config['Cmd']}"
-    out = stack.docker.containers.run(tag, ["sh", "-c", "id -u; uv --version; jupyterhub-singleuser --version"],
-                                      entrypoint=[], remove=True).decode()
-    uid, uv_version, singleuser_version = out.strip().splitlines()
-    evidence.fact("uv", uv_version)
-    evidence.fact("jupyterhub-singleuser", singleuser_version)
+    out = stack.docker.containers.run(tag, ["sh", "-c", VERSION_PROBE], entrypoint=[], remove=True).decode()
+    uid, uv, singleuser, lab, marimo, code_server = out.strip().splitlines()
+    versions = {"uv": uv.removeprefix("uv "), "jupyterhub-singleuser": singleuser, "JupyterLab": lab,
+                "marimo": marimo, "code-server": code_server}
+    for name, version in versions.items():
+        evidence.fact(name, version)
+    get_collector(request.config).set_versions({k: v for k, v in versions.items() if v != "-"})
     assert uid == "1000"
