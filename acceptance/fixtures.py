@@ -1,7 +1,6 @@
 """Fixtures: the stack a run starts, hub sessions and accounts, the browser."""
 from __future__ import annotations
 
-import importlib.metadata
 import os
 import secrets
 import shutil
@@ -160,8 +159,7 @@ def browser_context_args(browser_context_args, stack):
 
 @pytest.fixture
 def context(context, request):
-    get_collector(request.config).set_versions({"Chromium": context.browser.version,
-                                                "Playwright": importlib.metadata.version("playwright")})
+    get_collector(request.config).set_versions({"Chromium": context.browser.version})
     context.set_default_timeout(Timeouts.ui * 1000)
     context.set_default_navigation_timeout(Timeouts.navigation * 1000)
     return context

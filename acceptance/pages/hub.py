@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 
 from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from acceptance.settings import Timeouts
 
@@ -56,6 +57,17 @@ class HomePage:
         self.page.goto("/hub/home")
         return self
 
+    def start_my_server(self) -> SpawnPage:
+        """"Start My Server". While a named server runs, JupyterHub links it to /user/<name>/,
+        which shows "Server not running" with a "Launch Server" button: press that too."""
+        self.start_button.click()
+        form = self.page.locator("#spawn_form")
+        launch = self.page.get_by_role("button", name=re.compile(r"^(Launch|Relaunch) Server"))
+        expect(form.or_(launch)).to_be_visible()
+        if not form.is_visible():
+            launch.click()
+        return SpawnPage(self.page)
+
     def add_named_server(self, name: str) -> SpawnPage:
         """"Add New Server" creates the named server (JupyterHub 6 does not start it); its start link
         opens the spawn form."""
@@ -89,10 +101,16 @@ class SpawnPage:
         return [t.strip() for t in self.profile.locator("option").all_inner_texts()]
 
     def start(self, profile_name: str, lands_on: str) -> None:
-        """Choose a profile, press Start and wait until the server's page (`lands_on`, a URL regex) loads."""
+        """Choose a profile, press Start, wait for the spawn to finish (the browser leaves the hub's
+        spawn pages) and then for the server's page (`lands_on`, a URL regex)."""
         self.profile.select_option(label=profile_name)
         self.form.get_by_role("button", name="Start").click()
-        self.page.wait_for_url(re.compile(lands_on), timeout=Timeouts.spawn * 1000)
+        self.page.wait_for_url(lambda url: "/hub/spawn" not in url, timeout=Timeouts.spawn * 1000)
+        try:
+            self.page.wait_for_url(re.compile(lands_on), timeout=Timeouts.ui * 1000)
+        except PlaywrightTimeoutError:
+            raise AssertionError(f"{profile_name} landed on {self.page.url}, expected a URL matching {lands_on}") \
+                from None
 
 
 class AdminPage:

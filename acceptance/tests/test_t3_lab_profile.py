@@ -1,11 +1,9 @@
 """Test 3: JupyterLab Profile (2CPU/4GB)."""
-import re
-
 import pytest
 
-from acceptance.pages import HomePage, LabPage, MarimoPage, SpawnPage, VSCodePage
+from acceptance.pages import LabPage, MarimoPage, VSCodePage
 from acceptance.settings import profile_by_name, profiles
-from acceptance.tests.landing import assert_lands_on_app
+from acceptance.tests.flows import assert_lands_on_app, start_from_hub_home
 
 pytestmark = pytest.mark.t3
 LAB = profile_by_name("uv Lab - 2 CPU / 4GB")
@@ -14,11 +12,7 @@ LAB = profile_by_name("uv Lab - 2 CPU / 4GB")
 @pytest.fixture
 def lab(admin_page, servers):
     """Admin's default server started from the spawn form with the Lab 2 CPU / 4GB profile, on /lab."""
-    if servers.api.server("admin", ""):
-        servers.stop("admin", "")
-    HomePage(admin_page).open().start_button.click()
-    SpawnPage(admin_page).start(LAB.name, lands_on=rf"/user/admin{re.escape(LAB.default_url)}")
-    servers.started.append(("admin", ""))
+    start_from_hub_home(admin_page, servers, LAB)
     return LabPage(admin_page).wait_loaded()
 
 

@@ -1,13 +1,12 @@
 """Test 4: VS Code Profile (2CPU/4GB)."""
-import re
 import secrets
 
 import pytest
 
-from acceptance.pages import HomePage, SpawnPage, VSCodePage
+from acceptance.pages import VSCodePage
 from acceptance.polling import wait_for
 from acceptance.settings import Timeouts, profile_by_name, profiles
-from acceptance.tests.landing import assert_lands_on_app
+from acceptance.tests.flows import assert_lands_on_app, start_from_hub_home
 
 pytestmark = pytest.mark.t4
 VSCODE = profile_by_name("uv VS Code - 2 CPU / 4GB")
@@ -16,12 +15,7 @@ SERVER = "vscode-test"
 
 def test_named_vscode_server_terminal_creates_a_file_in_home(admin_page, servers, evidence):
     """Add server "vscode-test" with VS Code 2 CPU / 4GB: lands on /vscode/, a terminal there creates a file."""
-    if servers.api.server("admin", SERVER):
-        servers.stop("admin", SERVER)
-    spawn = HomePage(admin_page).open().add_named_server(SERVER)
-    assert isinstance(spawn, SpawnPage)
-    spawn.start(VSCODE.name, lands_on=rf"/user/admin/{SERVER}{re.escape(VSCODE.default_url)}")
-    servers.started.append(("admin", SERVER))
+    start_from_hub_home(admin_page, servers, VSCODE, SERVER)
     vscode = VSCodePage(admin_page).wait_loaded()
     vscode.trust_workspace_if_asked()
     evidence.screenshot(admin_page, "VS Code workbench")

@@ -1,14 +1,13 @@
 """Test 5: Marimo Profile (1CPU/2GB)."""
-import re
 import secrets
 
 import pytest
 from playwright.sync_api import expect
 
-from acceptance.pages import HomePage, MarimoPage
+from acceptance.pages import MarimoPage
 from acceptance.polling import wait_for
 from acceptance.settings import Timeouts, profile_by_name, profiles
-from acceptance.tests.landing import assert_lands_on_app
+from acceptance.tests.flows import assert_lands_on_app, start_from_hub_home
 
 pytestmark = pytest.mark.t5
 MARIMO = profile_by_name("uv Marimo - 1 CPU / 2GB")
@@ -17,11 +16,7 @@ SERVER = "marimo-test"
 
 def test_named_marimo_server_runs_a_reactive_notebook_saved_in_home(admin_page, servers, evidence):
     """Add server "marimo-test" with Marimo 1 CPU / 2GB: lands on /proxy/marimo/, a reactive notebook is saved."""
-    if servers.api.server("admin", SERVER):
-        servers.stop("admin", SERVER)
-    spawn = HomePage(admin_page).open().add_named_server(SERVER)
-    spawn.start(MARIMO.name, lands_on=rf"/user/admin/{SERVER}{re.escape(MARIMO.default_url)}")
-    servers.started.append(("admin", SERVER))
+    start_from_hub_home(admin_page, servers, MARIMO, SERVER)
     marimo = MarimoPage(admin_page).wait_home_loaded()
     evidence.screenshot(admin_page, "marimo home")
 

@@ -1,11 +1,10 @@
 """Test 6: Volume Persistence."""
-import re
-
 import pytest
 from playwright.sync_api import expect
 
-from acceptance.pages import HomePage, LabPage, SpawnPage
+from acceptance.pages import HomePage, LabPage
 from acceptance.settings import Timeouts, profile_by_name
+from acceptance.tests.flows import start_from_hub_home
 
 pytestmark = pytest.mark.t6
 LAB = profile_by_name("uv Lab - 2 CPU / 4GB")
@@ -13,9 +12,8 @@ NOTEBOOK = "test-persist.ipynb"
 CODE = 'print("Hello from JupyterHub")'
 
 
-def _start_lab_from_form(page) -> LabPage:
-    HomePage(page).open().start_button.click()
-    SpawnPage(page).start(LAB.name, lands_on=rf"/user/admin{re.escape(LAB.default_url)}")
+def _start_lab_from_form(page, servers) -> LabPage:
+    start_from_hub_home(page, servers, LAB)
     return LabPage(page).wait_loaded()
 
 
@@ -28,10 +26,7 @@ def _notebook_code(servers) -> str:
 
 def test_notebook_survives_server_stop_start_and_container_removal(admin_page, servers, stack, evidence):
     """test-persist.ipynb saved in Lab is intact after stop (container removed) and start from /hub/home."""
-    if servers.api.server("admin", ""):
-        servers.stop("admin", "")
-    servers.started.append(("admin", ""))
-    lab = _start_lab_from_form(admin_page)
+    lab = _start_lab_from_form(admin_page, servers)
     container = servers.container("admin")
     home_mount = next((m for m in container.attrs["Mounts"] if m["Destination"] == "/home/nebula"), None)
     assert home_mount and home_mount["Type"] == "volume", f"/home/nebula is not a named volume: {home_mount}"
@@ -50,7 +45,7 @@ def test_notebook_survives_server_stop_start_and_container_removal(admin_page, s
     assert not servers.container_exists("admin"), "the stopped server's container still exists"
     evidence.fact("after stop", f"container {first_container_id[:12]} removed")
 
-    lab = _start_lab_from_form(admin_page)
+    lab = _start_lab_from_form(admin_page, servers)
     assert servers.container("admin").id != first_container_id
     lab.open_file("/user/admin/", NOTEBOOK)
     expect(admin_page.locator(".jp-NotebookPanel:visible .jp-Cell .cm-content").first).to_contain_text(CODE)
