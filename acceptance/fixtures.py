@@ -15,7 +15,7 @@ from acceptance.hub_api import HubAPI, HubSession
 from acceptance.pages import LoginPage
 from acceptance.report.plugin import get_collector
 from acceptance.servers import Servers
-from acceptance.settings import STEPS, Timeouts
+from acceptance.settings import Timeouts
 from acceptance.stack import StackError, StackRun
 
 expect.set_options(timeout=Timeouts.ui * 1000)
@@ -31,7 +31,6 @@ CHROMIUM_FLAGS = [
     "--no-first-run",
     "--disable-quic",
 ]
-STEP_MARKERS = [s.lower() for s in STEPS]
 
 
 def pytest_addoption(parser):
