@@ -43,6 +43,12 @@ class Servers:
         except NotFound:
             return False
 
+    def home_file(self, user: str, name: str, filename: str) -> str | None:
+        """A file in the server's /home/nebula, read inside its container (independent of the app's UI);
+        None while it does not exist."""
+        result = self.container(user, name).exec_run(["cat", f"/home/nebula/{filename}"])
+        return result.output.decode() if result.exit_code == 0 else None
+
     def start(self, user: str, name: str, profile: Profile) -> RunningServer:
         if self.api.server(user, name):
             self.stop(user, name)

@@ -25,16 +25,11 @@ def test_named_vscode_server_terminal_creates_a_file_in_home(admin_page, servers
     vscode.run_in_new_terminal(f"echo {token} > ~/{filename}")
     evidence.screenshot(admin_page, "terminal")
 
-    # independent check: read the file from the container, not through VS Code
-    container = servers.container("admin", SERVER)
-
-    def file_content():
-        result = container.exec_run(["cat", f"/home/nebula/{filename}"])
-        return result.output.decode().strip() if result.exit_code == 0 else None
-
-    content = wait_for(file_content, timeout=Timeouts.ui, what=f"/home/nebula/{filename} in {container.name}")
+    # independent check: read the file in the container, not through VS Code
+    content = wait_for(lambda: servers.home_file("admin", SERVER, filename), timeout=Timeouts.ui,
+                       what=f"/home/nebula/{filename} in the {SERVER} container")
     evidence.fact("file made in the VS Code terminal", f"/home/nebula/{filename}")
-    assert content == token
+    assert content.strip() == token
 
 
 @pytest.mark.parametrize("profile", [p for p in profiles() if p.app == "vscode"], ids=lambda p: p.key)

@@ -31,12 +31,9 @@ def test_named_marimo_server_runs_a_reactive_notebook_saved_in_home(admin_page, 
     evidence.screenshot(admin_page, "reactive notebook")
     marimo.save()
 
-    container = servers.container("admin", SERVER)
-
     def saved_notebook():
-        result = container.exec_run(["cat", f"/home/nebula/{filename}"])
-        text = result.output.decode()
-        return text if result.exit_code == 0 and "x = 5" in text and "x * 21" in text else None
+        text = servers.home_file("admin", SERVER, filename)
+        return text if text and "x = 5" in text and "x * 21" in text else None
 
     source = wait_for(saved_notebook, timeout=Timeouts.ui, what=f"/home/nebula/{filename} with both cells")
     evidence.text(f"/home/nebula/{filename}", source)
