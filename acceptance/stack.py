@@ -21,7 +21,7 @@ from docker.errors import NotFound
 from dockerspawner import DockerSpawner
 from testcontainers.compose import DockerCompose
 
-from acceptance.polling import wait_for
+from acceptance.polling import PollAbort, WaitTimeout, wait_for
 from acceptance.settings import COMPOSE_FILE, STACK_DIR, Timeouts, profiles
 
 HUB_SERVICE = "hub"
@@ -107,20 +107,24 @@ class StackRun:
         self.wait_until_ready()
 
     def wait_until_ready(self, timeout: float = Timeouts.hub_ready) -> None:
-        """Wait until the hub's REST API answers through the proxy (not just /hub/health)."""
+        """Wait until the hub's REST API answers through the proxy (not just /hub/health).
+        A hub that exits or restarts (its config failed) ends the wait at once, with its log."""
+        restarts_before = self.hub_restart_count()
+
         def api_answers():
             state = self.hub_state()
-            if state in ("exited", "dead"):
-                raise StackError(f"hub container {state}; its log ends with:\n{self.hub_logs(40)}")
+            if state in ("exited", "dead", "restarting") or self.hub_restart_count() > restarts_before:
+                raise PollAbort(f"the hub container did not stay up ({state}); its log ends with:\n"
+                                f"{self.hub_logs(15)}")
             r = httpx.get(f"{self.hub_url}/hub/api/", timeout=5)
             return r.status_code == 200 and "version" in r.json()
 
         try:
             wait_for(api_answers, timeout=timeout, what=f"the hub API at {self.hub_url}/hub/api/")
-        except StackError:
-            raise
-        except AssertionError as exc:
-            raise StackError(f"{exc}\nhub log ends with:\n{self.hub_logs(40)}") from exc
+        except PollAbort as exc:
+            raise StackError(str(exc)) from None
+        except WaitTimeout as exc:
+            raise StackError(f"{exc}\nhub log ends with:\n{self.hub_logs(40)}") from None
 
     def restart_hub(self) -> None:
         self.docker.containers.get(self.hub_container_name).restart(timeout=10)
@@ -135,6 +139,12 @@ class StackRun:
             return self.hub().status
         except NotFound:
             return "missing"
+
+    def hub_restart_count(self) -> int:
+        try:
+            return int(self.hub().attrs.get("RestartCount", 0))
+        except NotFound:
+            return 0
 
     def hub_logs(self, tail: int | str = "all") -> str:
         try:

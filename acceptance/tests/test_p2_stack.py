@@ -4,6 +4,7 @@ import pytest
 
 from acceptance.hub_config import effective_config_in_hub
 from acceptance.settings import profiles
+from acceptance.stack import StackError, StackRun
 
 pytestmark = pytest.mark.p2
 
@@ -90,3 +91,17 @@ def test_user_servers_survive_a_hub_restart(stack, servers, evidence):
     response = servers.api.server_get(f"{server.url}api/status", timeout=30)
     assert response.status_code == 200, f"server API after hub restart: HTTP {response.status_code}"
     evidence.fact("after hub restart", f"{server.container.name} still running, API answers")
+
+
+def test_a_hub_with_a_bad_setting_fails_fast_with_its_message(stack, evidence):
+    """A hub started with a bad setting (AUTH_MODE=nonsense) is reported at once with the config's message,
+    and its run is cleaned up completely."""
+    bad = StackRun(extra_env={"AUTH_MODE": "nonsense"})
+    try:
+        with pytest.raises(StackError) as failure:
+            bad.up()
+    finally:
+        bad.down()
+    evidence.text("harness message", str(failure.value))
+    assert "AUTH_MODE must be 'bootstrap' or 'production', not 'nonsense'" in str(failure.value)
+    assert bad.leftovers() == []
