@@ -12,8 +12,7 @@ PROFILES_FILE = STACK_DIR / "profiles.yaml"
 REPORTS_DIR = Path(os.environ.get("REPORTS_DIR", ROOT / "reports"))
 ARTIFACTS_DIR = REPORTS_DIR / "artifacts"
 
-sys.path.insert(0, str(ROOT / "images" / "hub"))
-sys.path.insert(0, str(ROOT / "images"))
+sys.path.insert(0, str(ROOT / "images" / "hub"))  # jhub_platform: the hub's own package
 from jhub_platform.profiles import Profile, load_profiles  # noqa: E402
 
 

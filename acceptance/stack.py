@@ -23,6 +23,7 @@ from testcontainers.compose import DockerCompose
 
 from acceptance.polling import PollAbort, WaitTimeout, wait_for
 from acceptance.settings import COMPOSE_FILE, STACK_DIR, Timeouts, profiles
+from images.build import HUB_IMAGE
 
 HUB_SERVICE = "hub"
 
@@ -82,8 +83,6 @@ class StackRun:
 
     # --- lifecycle ----------------------------------------------------------------------
     def check_images(self) -> None:
-        from images.build import HUB_IMAGE  # noqa: PLC0415 - images/ is on sys.path via settings
-
         wanted = [HUB_IMAGE, *dict.fromkeys(p.image for p in profiles())]
         missing = [t for t in wanted if not self._image_exists(t)]
         if missing:
