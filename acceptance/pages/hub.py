@@ -126,7 +126,8 @@ class AdminPage:
         return self
 
     def usernames(self) -> list[str]:
-        return [t.strip() for t in self.names.all_inner_texts()]
+        """Each user once (the panel has a row per server, so a user with named servers shows repeatedly)."""
+        return list(dict.fromkeys(t.strip() for t in self.names.all_inner_texts()))
 
     def row(self, user: str, server: str = "") -> Locator:
         return self.page.get_by_test_id(f"user-row-{user}" + (f"-{server}" if server else ""))
