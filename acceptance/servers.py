@@ -61,6 +61,10 @@ class Servers:
 
     def stop(self, user: str, name: str = "") -> None:
         self.api.stop_server(user, name)
+        self.wait_stopped_and_removed(user, name)
+
+    def wait_stopped_and_removed(self, user: str, name: str = "") -> None:
+        """Wait until the hub reports the server stopped and its container is gone."""
         self.api.wait_stopped(user, name)
         wait_for(lambda: not self.container_exists(user, name), timeout=Timeouts.stop,
                  what=f"container {self.stack.user_container_name(user, name)} to be removed")

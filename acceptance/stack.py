@@ -173,42 +173,36 @@ class StackRun:
         return out
 
     # --- clean-up -------------------------------------------------------------------------
+    def _run_objects(self):
+        """(kind, object) for every container, volume and network named after this run, in removal order."""
+        prefix = self.project
+        yield from (("container", c) for c in self.docker.containers.list(all=True) if c.name.startswith(prefix))
+        yield from (("volume", v) for v in self.docker.volumes.list() if v.name.startswith(prefix))
+        yield from (("network", n) for n in self.docker.networks.list() if n.name.startswith(prefix))
+
     def leftovers(self) -> list[str]:
-        found = [f"container {c.name}" for c in self.docker.containers.list(all=True)
-                 if c.name.startswith(self.project)]
-        found += [f"volume {v.name}" for v in self.docker.volumes.list() if v.name.startswith(self.project)]
-        found += [f"network {n.name}" for n in self.docker.networks.list() if n.name.startswith(self.project)]
-        return found
+        return [f"{kind} {obj.name}" for kind, obj in self._run_objects()]
 
     def down(self) -> None:
         """Remove everything of this run and check that nothing is left."""
         errors = []
-        for c in self.user_containers():   # first: they hold the network and user volumes
+
+        def remove(kind, obj):
             try:
-                c.remove(force=True)
+                obj.remove() if kind == "network" else obj.remove(force=True)
             except NotFound:
                 pass
             except Exception as exc:  # noqa: BLE001 - collected, reported below
-                errors.append(f"remove container {c.name}: {exc}")
+                errors.append(f"remove {kind} {obj.name}: {exc}")
+
+        for c in self.user_containers():   # first: they hold the network and user volumes
+            remove("container", c)
         try:
             self.compose.stop(down=True)   # hub, network, data volume
         except Exception as exc:  # noqa: BLE001
             errors.append(f"docker compose down: {getattr(exc, 'stderr', b'').decode(errors='replace') or exc}")
-        for c in self.docker.containers.list(all=True):
-            if c.name.startswith(self.project):
-                c.remove(force=True)
-        for v in self.docker.volumes.list():
-            if v.name.startswith(self.project):
-                try:
-                    v.remove(force=True)
-                except Exception as exc:  # noqa: BLE001
-                    errors.append(f"remove volume {v.name}: {exc}")
-        for n in self.docker.networks.list():
-            if n.name.startswith(self.project):
-                try:
-                    n.remove()
-                except Exception as exc:  # noqa: BLE001
-                    errors.append(f"remove network {n.name}: {exc}")
+        for kind, obj in list(self._run_objects()):   # whatever compose did not remove
+            remove(kind, obj)
         self._env_dir.cleanup()
         left = self.leftovers()
         if left or errors:

@@ -3,8 +3,7 @@ import pytest
 from playwright.sync_api import expect
 
 from acceptance.pages import AdminPage, LoginPage, SignupPage
-from acceptance.polling import wait_for
-from acceptance.settings import Timeouts, profiles
+from acceptance.settings import profiles
 
 pytestmark = pytest.mark.t7
 SECOND_USER = "analyst"
@@ -52,7 +51,4 @@ def test_admin_stops_a_users_server_from_the_panel(second_user, admin_page, serv
     evidence.screenshot(admin_page, "server running")
     panel.stop_server(second_user)
     evidence.screenshot(admin_page, "server stopped")
-    wait_for(lambda: servers.api.server(second_user, "") is None, timeout=Timeouts.stop,
-             what=f"the hub to report {second_user}'s server stopped")
-    wait_for(lambda: not servers.container_exists(second_user), timeout=Timeouts.stop,
-             what=f"{second_user}'s container to be removed")
+    servers.wait_stopped_and_removed(second_user)
