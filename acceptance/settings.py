@@ -53,7 +53,24 @@ STEPS: dict[str, str] = {
     "T6": "Test 6: Volume Persistence",
     "T7": "Test 7: Admin Panel",
     "T8": "Test 8: Resource Limits",
+    # Reliability and security: beyond the checklist, the platform holds when users err,
+    # try what they should not, and when parts fail.
+    "R1": "Reliability 1: Bad Input",
+    "R2": "Security 2: Isolation",
+    "R3": "Reliability 3: Faults, Nothing Lost",
+    "R4": "Security 4: Hardened (Production) Mode",
+    "R5": "Security 5: Secrets",
 }
+
+# The reliability and security section's counts, in the report's order. Tests add to them
+# with the `tally` fixture; a count no test measured shows as "not measured", not 0.
+RELIABILITY_COUNTS: tuple[str, ...] = (
+    "inputs tried",
+    "faults injected",
+    "cross-user attempts refused",
+    "files lost",
+    "servers lost on hub restart",
+)
 
 
 # Phase 1: the specification's measured image sizes, and this project's size targets (bytes).
