@@ -2,5 +2,5 @@
 
 model   dataclasses and the aggregation rules (pure)
 render  write_reports(run, outdir)
-plugin  the pytest plugin: collects checks, the `evidence` and `deployment_report` fixtures
+plugin  the pytest plugin: collects checks, the `evidence`, `tally` and `deployment_report` fixtures
 """

@@ -9,6 +9,7 @@ Statuses
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -20,6 +21,10 @@ STEP_STATUSES = (PASSED, FAILED, SKIPPED, NOT_RUN)
 OPERATIONAL, DEGRADED, RUN_FAILED = "OPERATIONAL", "DEGRADED", "FAILED"
 
 DEFAULT_TITLE = "JupyterHub Data Analytics Platform - Deployment Verification"
+
+# The report's sections, by the step id's first letter; any other id goes with the tests.
+PHASES, TESTS, RELIABILITY = "phases", "tests", "reliability"
+SECTION_OF_PREFIX = {"P": PHASES, "T": TESTS, "R": RELIABILITY}
 
 # Attachment kinds: how the renderers show them.
 IMAGE, TEXT, TRACE, VIDEO, FILE = "image", "text", "trace", "video", "file"
@@ -59,7 +64,7 @@ class Check:
 
 @dataclass
 class Step:
-    """A phase (P1..P4) or checklist test (T1..T8) with its checks."""
+    """A phase (P1..P4), checklist test (T1..T8) or reliability/security step (R1..R5) with its checks."""
 
     id: str
     title: str
@@ -69,8 +74,13 @@ class Step:
     checks: list[Check] = field(default_factory=list)
 
     @property
+    def section(self) -> str:
+        """PHASES, TESTS or RELIABILITY: where the report shows the step."""
+        return SECTION_OF_PREFIX.get(self.id[:1], TESTS)
+
+    @property
     def is_phase(self) -> bool:
-        return self.id.startswith("P")
+        return self.section == PHASES
 
 
 @dataclass
@@ -88,6 +98,8 @@ class Run:
     profiles: list[dict[str, Any]] = field(default_factory=list)
     run_attachments: list[Attachment] = field(default_factory=list)
     stack_error: str | None = None
+    counts: dict[str, int] = field(default_factory=dict)     # measured counts only
+    count_names: tuple[str, ...] = ()                         # listed even when not measured
 
     @property
     def duration_s(self) -> float:
@@ -104,6 +116,10 @@ class Run:
     @property
     def summary(self) -> dict[str, int]:
         return summarize(self.steps)
+
+    @property
+    def ordered_counts(self) -> list[tuple[str, int | None]]:
+        return reliability_counts(self.counts, self.count_names)
 
 
 def step_status(checks: list[Check]) -> str:
@@ -173,6 +189,13 @@ def summarize(steps: list[Step]) -> dict[str, int]:
     for st in CHECK_STATUSES:
         out[f"checks_{st}"] = sum(1 for c in checks if c.status == st)
     return out
+
+
+def reliability_counts(counts: Mapping[str, int], names: Iterable[str]) -> list[tuple[str, int | None]]:
+    """(name, value) for each of `names` in order (None: not measured), then the other measured counts."""
+    rows: list[tuple[str, int | None]] = [(n, counts.get(n)) for n in dict.fromkeys(names)]
+    listed = {n for n, _ in rows}
+    return rows + [(n, v) for n, v in counts.items() if n not in listed]
 
 
 def format_duration(seconds: float | None) -> str:

@@ -2,10 +2,11 @@
 
 Registered from the root conftest.py (pytest_plugins = ["acceptance.report.plugin", ...]).
 
-- Every test with a step marker (p1..p4, t1..t8) becomes a Check of that step; tests
-  without one (unit tests) are not part of the report.
-- Tests add evidence to their own check with the `evidence` fixture; fixtures add run
-  facts through the collector (`deployment_report` fixture or get_collector(config)).
+- Every test with a step marker (p1..p4, t1..t8, r1..r5) becomes a Check of that step;
+  tests without one (unit tests) are not part of the report.
+- Tests add evidence to their own check with the `evidence` fixture, and to the run's
+  reliability counts with the `tally` fixture; fixtures add run facts through the
+  collector (`deployment_report` fixture or get_collector(config)).
 - pytest-playwright's artifacts of a test (trace.zip, test-failed-N.png) are attached.
 - At the end of the session deployment-report.{html,md,json} are written into the report
   dir (settings.REPORTS_DIR, or --report-dir) when the run had step-marked tests.
@@ -182,6 +183,7 @@ class ReportCollector:
         self.images: list[dict[str, Any]] = []
         self.run_attachments: list[Attachment] = []
         self.stack_error: str | None = None
+        self.counts: dict[str, int] = {}
         self.problems: list[str] = []      # the plugin's own troubles, shown in the report
         self.written: dict[str, Path] = {}
         self._pw_folders: dict[str, Path | None] = {}
@@ -223,6 +225,10 @@ class ReportCollector:
     def set_stack_error(self, message: str) -> None:
         """The stack could not start: the report says so first, and its status is FAILED."""
         self.stack_error = _trim(str(message), limit=4000, keep_end=True) or "the stack could not start"
+
+    def add_count(self, name: str, n: int = 1) -> None:
+        """Adds n to a reliability count; n=0 records the count as measured, with nothing found."""
+        self.counts[str(name)] = self.counts.get(str(name), 0) + int(n)
 
     # -- checks
     def check_for(self, item: pytest.Item) -> Check:
@@ -288,6 +294,8 @@ class ReportCollector:
             profiles=list(profiles or []),
             run_attachments=list(self.run_attachments),
             stack_error=self.stack_error,
+            counts=dict(self.counts),
+            count_names=tuple(settings.RELIABILITY_COUNTS),
         )
 
 
@@ -344,6 +352,23 @@ class Evidence:
             kind = model.FILE
         self.check.attachments.append(Attachment(label=str(label), kind=kind, path=str(p)))
         return p
+
+
+class Tally:
+    """Adds to the run's reliability counts; the test's own total shows as a fact of its check."""
+
+    def __init__(self, collector: ReportCollector, check: Check) -> None:
+        self.collector = collector
+        self.check = check
+        self.totals: dict[str, int] = {}
+
+    def __call__(self, name: str, n: int = 1) -> int:
+        """tally("files lost", lost): adds n (0: measured, none) and returns this test's total."""
+        name, n = str(name), int(n)
+        self.collector.add_count(name, n)
+        self.totals[name] = self.totals.get(name, 0) + n
+        self.check.facts[f"count: {name}"] = str(self.totals[name])
+        return self.totals[name]
 
 
 def get_collector(config: pytest.Config) -> ReportCollector:
@@ -498,14 +523,24 @@ def deployment_report(pytestconfig: pytest.Config) -> ReportCollector:
     return get_collector(pytestconfig)
 
 
+def _own_check(request: pytest.FixtureRequest) -> Check:
+    """The requesting test's check; a stand-alone one for a test outside the report."""
+    item = request.node
+    if step_of(item) is not None:
+        return get_collector(request.config).check_for(item)
+    return Check(nodeid=item.nodeid, title=check_title(item), step="")
+
+
 @pytest.fixture
 def evidence(request: pytest.FixtureRequest) -> Evidence:
     """Adds facts, screenshots, texts and files to this test's check in the deployment report."""
     item = request.node
     collector = get_collector(request.config)
-    if step_of(item) is not None:
-        check = collector.check_for(item)
-    else:  # not in the report; evidence still lands on disk
-        check = Check(nodeid=item.nodeid, title=check_title(item), step="")
     folder = collector.artifacts_dir / safe_name(f"{Path(str(item.path)).stem}-{item.name}", 120)
-    return Evidence(check, folder)
+    return Evidence(_own_check(request), folder)  # outside the report, evidence still lands on disk
+
+
+@pytest.fixture
+def tally(request: pytest.FixtureRequest) -> Tally:
+    """Counts for the report's reliability section: tally("files lost", lost), tally("inputs tried")."""
+    return Tally(get_collector(request.config), _own_check(request))

@@ -28,6 +28,8 @@ STATUS_TEXT = {
 }
 MARK = {model.PASSED: "✓", model.FAILED: "✗", model.ERROR: "✗", model.SKIPPED: "–", model.NOT_RUN: "·"}
 STEP_ICON = {model.PASSED: "✅", model.FAILED: "❌", model.SKIPPED: "⏭️", model.NOT_RUN: "⚪"}
+# Counts where anything above 0 is a loss: shown red above 0, green at 0.
+LOSS_COUNTS = ("files lost", "servers lost on hub restart")
 
 
 def write_reports(run: Run, outdir: str | Path) -> dict[str, Path]:
@@ -92,6 +94,10 @@ def to_json(run: Run, outdir: str | Path) -> dict[str, Any]:
             }
             for s in steps
         ],
+        "reliability": {
+            "counts": dict(run.ordered_counts),
+            "steps": [s.id for s in steps if s.section == model.RELIABILITY],
+        },
         "run_attachments": [att(a) for a in run.run_attachments],
     }
 
@@ -171,6 +177,17 @@ def _image_row(img: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def count_row(name: str, value: int | None) -> dict[str, Any]:
+    """A row of the counts table; `state` is its CSS class: not-measured, loss, no-loss or ""."""
+    if value is None:
+        state = "not-measured"
+    elif name in LOSS_COUNTS:
+        state = "loss" if value > 0 else "no-loss"
+    else:
+        state = ""
+    return {"name": name, "value": value, "state": state}
+
+
 def _fmt_time(dt) -> str:
     return dt.strftime("%Y-%m-%d %H:%M:%S %Z").strip()
 
@@ -209,8 +226,11 @@ def build_context(run: Run, outdir: Path) -> dict[str, Any]:
         "summary": summary,
         "ran_count": len(ran),
         "partial": len(ran) < len(steps),
-        "phases": [v for v in step_views if v["step"].is_phase],
-        "tests": [v for v in step_views if not v["step"].is_phase],
+        "phases": [v for v in step_views if v["step"].section == model.PHASES],
+        "tests": [v for v in step_views if v["step"].section == model.TESTS],
+        "reliability": [v for v in step_views if v["step"].section == model.RELIABILITY],
+        "counts": [count_row(name, value) for name, value in run.ordered_counts],
+        "counts_measured": bool(run.counts),
         "images": [_image_row(i) for i in run.images],
         "profiles": run.profiles,
         "info": run.info,

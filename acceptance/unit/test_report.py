@@ -14,6 +14,7 @@ import pytest
 from acceptance import settings
 from acceptance.report import model
 from acceptance.report.model import Attachment, Check, Run
+from acceptance.report.plugin import ReportCollector, Tally
 from acceptance.report.render import write_reports
 
 pytest_plugins = ["pytester"]
@@ -39,7 +40,7 @@ def check(step: str, status: str = model.PASSED, title: str = "a check", **kw) -
 
 def make_run(tmp_path: Path, checks: list[Check], **kw) -> Run:
     return Run(started=T0, finished=T0 + timedelta(seconds=95), checks=checks,
-               step_titles=dict(settings.STEPS), **kw)
+               step_titles=dict(settings.STEPS), count_names=settings.RELIABILITY_COUNTS, **kw)
 
 
 @pytest.fixture
@@ -89,7 +90,7 @@ def test_step_status(statuses, expected):
     assert model.step_status([check("T1", s) for s in statuses]) == expected
 
 
-def test_steps_are_all_twelve_in_order_with_sum_and_failure_messages():
+def test_steps_are_all_seventeen_in_order_with_sum_and_failure_messages():
     checks = [
         check("T3", title="lab loads", duration_s=2.0),
         check("P2", title="hub up", duration_s=1.5),
@@ -121,11 +122,126 @@ def test_overall_status(tmp_path):
 
 def test_summary_counts(sample_run):
     s = sample_run.summary
-    assert (s["steps"], s["steps_passed"], s["steps_failed"], s["steps_not_run"]) == (12, 1, 1, 10)
+    assert (s["steps"], s["steps_passed"], s["steps_failed"], s["steps_not_run"]) == (17, 1, 1, 15)
     assert (s["checks"], s["checks_passed"], s["checks_failed"]) == (4, 3, 1)
 
 
+def test_steps_fall_into_their_sections():
+    steps = model.build_steps([check("X9")], settings.STEPS)
+    sections = {s.id: s.section for s in steps}
+    assert {sections[f"P{i}"] for i in range(1, 5)} == {model.PHASES}
+    assert {sections[f"T{i}"] for i in range(1, 9)} == {model.TESTS}
+    assert {sections[f"R{i}"] for i in range(1, 6)} == {model.RELIABILITY}
+    assert sections["X9"] == model.TESTS
+    assert [s.id for s in steps if s.is_phase] == ["P1", "P2", "P3", "P4"]
+
+
+def test_reliability_counts_in_settings_order_then_the_others():
+    counts = {"extra": 2, "files lost": 0, "inputs tried": 7}
+    assert model.reliability_counts(counts, settings.RELIABILITY_COUNTS) == [
+        ("inputs tried", 7),
+        ("faults injected", None),
+        ("cross-user attempts refused", None),
+        ("files lost", 0),
+        ("servers lost on hub restart", None),
+        ("extra", 2),
+    ]
+    assert model.reliability_counts({}, ()) == []
+
+
+def test_add_count_and_tally_accumulate_and_record_zero(tmp_path):
+    collector = ReportCollector(tmp_path)
+    collector.add_count("inputs tried")
+    collector.add_count("inputs tried", 4)
+    collector.add_count("files lost", 0)
+    assert collector.counts == {"inputs tried": 5, "files lost": 0}
+
+    r3 = check("R3", title="files survive a hub restart")
+    tally = Tally(collector, r3)
+    assert tally("files lost", 0) == 0
+    assert tally("inputs tried", 2) == 2 and tally("inputs tried") == 3
+    assert collector.counts == {"inputs tried": 8, "files lost": 0}
+    assert r3.facts == {"count: files lost": "0", "count: inputs tried": "3"}   # this test's share
+    run = collector.build_run()
+    assert run.counts == {"inputs tried": 8, "files lost": 0}
+    assert dict(run.ordered_counts)["servers lost on hub restart"] is None
+
+
 # ---------------------------------------------------------------- writers
+
+def reliability_run(tmp_path: Path) -> Run:
+    return make_run(
+        tmp_path,
+        [
+            check("T1", title="signup page loads"),
+            check("R2", title="a user cannot open another's server",
+                  facts={"count: cross-user attempts refused": "3"}),
+            check("R3", model.FAILED, title="servers survive a hub restart", message="jupyter-bob is gone"),
+        ],
+        counts={"cross-user attempts refused": 3, "files lost": 0, "servers lost on hub restart": 1},
+    )
+
+
+def test_html_has_the_reliability_section_after_the_checklist(tmp_path):
+    html = write_reports(reliability_run(tmp_path), tmp_path)["html"].read_text()
+    checklist, reliability = html.index('<h2 id="checklist">'), html.index('<h2 id="reliability">')
+    assert checklist < reliability < html.index('<h2 id="run">')
+    for sid in ("R1", "R2", "R3", "R4", "R5"):
+        assert html_escape(settings.STEPS[sid]) not in html[checklist:reliability], sid
+        assert f'id="{sid.lower()}"' in html[reliability:] and f'href="#{sid.lower()}"' in html
+    section = html[reliability:]
+    assert '<tr class="not-measured"><td>inputs tried</td><td class="num">not measured</td></tr>' in section
+    assert '<tr><td>cross-user attempts refused</td><td class="num">3</td></tr>' in section
+    assert '<tr class="no-loss"><td>files lost</td><td class="num">0</td></tr>' in section
+    assert '<tr class="loss"><td>servers lost on hub restart</td><td class="num">1</td></tr>' in section
+    assert "jupyter-bob is gone" in section and "count: cross-user attempts refused" in section
+    assert "⚠️ DEGRADED" in html                              # R steps count towards the status
+
+
+def test_markdown_has_the_reliability_section(tmp_path):
+    md = write_reports(reliability_run(tmp_path), tmp_path)["md"].read_text()
+    checklist, reliability = md.index("## Testing Checklist"), md.index("## Reliability and security")
+    assert checklist < reliability < md.index("## Run")
+    assert "### Security 2: Isolation ✅" in md[reliability:]
+    assert "Security 2" not in md[checklist:reliability]
+    assert "| inputs tried | _not measured_ |" in md
+    assert "| files lost | 0 ✅ |" in md and "| servers lost on hub restart | 1 ❌ |" in md
+    assert "- [ ] servers survive a hub restart — **failed**" in md
+    assert "  - count: cross-user attempts refused: **3**" in md
+
+
+def test_json_reliability_block(tmp_path):
+    data = json.loads(write_reports(reliability_run(tmp_path), tmp_path)["json"].read_text())
+    assert data["reliability"] == {
+        "counts": {"inputs tried": None, "faults injected": None, "cross-user attempts refused": 3,
+                   "files lost": 0, "servers lost on hub restart": 1},
+        "steps": ["R1", "R2", "R3", "R4", "R5"],
+    }
+    assert list(data["reliability"]["counts"]) == list(settings.RELIABILITY_COUNTS)
+    assert [s["id"] for s in data["steps"]] == list(settings.STEPS)
+    assert data["summary"]["steps_failed"] == 1
+
+
+def test_reliability_section_when_no_reliability_test_ran(sample_run, tmp_path):
+    paths = write_reports(sample_run, tmp_path)
+    html = paths["html"].read_text()
+    section = html[html.index('<h2 id="reliability">'):]
+    assert section.count("Not run in this session.") == 5
+    assert section.count(">not measured</td>") == len(settings.RELIABILITY_COUNTS)
+    assert "| files lost | _not measured_ |" in paths["md"].read_text()
+    data = json.loads(paths["json"].read_text())
+    assert set(data["reliability"]["counts"].values()) == {None}
+
+
+def test_reliability_section_left_out_without_reliability_steps(tmp_path):
+    titles = {sid: title for sid, title in settings.STEPS.items() if not sid.startswith("R")}
+    run = Run(started=T0, finished=T0, checks=[check("T1")], step_titles=titles,
+              count_names=settings.RELIABILITY_COUNTS)
+    paths = write_reports(run, tmp_path)
+    assert 'id="reliability"' not in paths["html"].read_text()
+    assert "Reliability and security" not in paths["md"].read_text()
+    assert json.loads(paths["json"].read_text())["reliability"]["steps"] == []
+
 
 def test_html_is_self_contained_and_escaped(sample_run, tmp_path):
     paths = write_reports(sample_run, tmp_path)
@@ -246,7 +362,7 @@ def test_plugin_writes_the_report(pytester, tmp_path):
 
     data = json.loads((outdir / "deployment-report.json").read_text())
     steps = {s["id"]: s for s in data["steps"]}
-    assert len(steps) == 12 and data["status"] == model.DEGRADED
+    assert len(steps) == 17 and data["status"] == model.DEGRADED
 
     [t1] = steps["T1"]["checks"]
     assert steps["T1"]["status"] == "passed"
@@ -302,6 +418,36 @@ def test_dropdown(output_path):
     assert got == {"trace": (folder / "trace.zip").resolve(), "image": (folder / "test-failed-1.png").resolve()}
     html = (outdir / "deployment-report.html").read_text()
     assert "playwright show-trace" in html and html.count("data:image/png;base64,") == 1
+
+
+def test_tally_fixture_adds_to_the_counts_and_the_check(pytester, tmp_path):
+    pytester.makepyfile(test_reliability='''
+import pytest
+
+
+@pytest.mark.r1
+def test_bad_names(tally):
+    """Bad user names are refused."""
+    tally("inputs tried", 2)
+    tally("inputs tried")
+
+
+@pytest.mark.r3
+def test_restart(tally):
+    """Files survive a hub restart."""
+    tally("files lost", 0)
+    tally("inputs tried")
+''')
+    outdir = tmp_path / "reports"
+    result = pytester.runpytest_inprocess(*PLUGIN_ARGS, "--report-dir", str(outdir))
+    result.assert_outcomes(passed=2)
+    data = json.loads((outdir / "deployment-report.json").read_text())
+    assert data["reliability"]["counts"]["inputs tried"] == 4
+    assert data["reliability"]["counts"]["files lost"] == 0
+    assert data["reliability"]["counts"]["faults injected"] is None
+    steps = {s["id"]: s for s in data["steps"]}
+    assert steps["R1"]["checks"][0]["facts"] == {"count: inputs tried": "3"}
+    assert steps["R3"]["checks"][0]["facts"] == {"count: files lost": "0", "count: inputs tried": "1"}
 
 
 def test_stack_error_from_a_fixture_fails_the_report(pytester, tmp_path):
