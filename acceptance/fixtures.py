@@ -5,6 +5,7 @@ import os
 import secrets
 import shutil
 import subprocess
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -105,6 +106,38 @@ def _versions(run: StackRun) -> dict[str, str]:
     return versions
 
 
+@contextmanager
+def another_stack(request, label: str, **kwargs):
+    """A second copy of the platform (its own project, prefix and port) for one test module:
+    started with `kwargs` (StackRun's extra_env, extra_profiles), removed afterwards, clean-up checked.
+    Its hub log and containers are attached to the report when a test of the module failed."""
+    collector = get_collector(request.config)
+    run = StackRun(**kwargs)
+    collector.set_info(f"{label} stack", f"{run.project} at {run.hub_url}")
+    failed_before = request.session.testsfailed
+    try:
+        run.up()
+        yield run
+    finally:
+        if request.session.testsfailed > failed_before:
+            for name, text in run.diagnostics().items():
+                collector.add_run_attachment(f"{label} stack: {name}", text)
+        run.down()
+
+
+def sign_up(hub_url: str, username: str, password: str | None = None) -> str:
+    """Sign a user up over HTTP (the browser flow is Test 1's); returns the password."""
+    password = password or Accounts.new_password()
+    session = HubSession(hub_url)
+    try:
+        result = session.signup(username, password)
+    finally:
+        session.close()
+    if not result.ok and "has been sent to the admin" not in result.message:
+        pytest.fail(f"could not sign up {username!r} at {hub_url}: {result.message or result.alert}", pytrace=False)
+    return password
+
+
 @pytest.fixture(scope="session")
 def accounts() -> Accounts:
     return Accounts()
@@ -115,15 +148,7 @@ def admin(stack, accounts) -> tuple[str, str]:
     """The admin's (username, password). Test 1 signs it up in the browser; when Test 1
     was not selected (or failed before signing up) it is signed up here over HTTP."""
     if "admin" not in accounts.passwords:
-        password = accounts.new_password()
-        session = HubSession(stack.hub_url)
-        try:
-            result = session.signup("admin", password)
-        finally:
-            session.close()
-        if not result.ok:
-            pytest.fail(f"could not sign up 'admin': {result.message or result.alert}", pytrace=False)
-        accounts.passwords["admin"] = password
+        accounts.passwords["admin"] = sign_up(stack.hub_url, "admin")
     return "admin", accounts.passwords["admin"]
 
 

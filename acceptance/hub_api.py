@@ -11,6 +11,11 @@ from acceptance.polling import PollAbort, wait_for
 from acceptance.settings import Timeouts
 
 _ALERT = re.compile(r'<div class="alert ([\w-]+)"[^>]*>\s*(.*?)\s*</div>', re.S)
+_LOGIN_ERROR = re.compile(r'<p class="login_error">\s*(.*?)\s*</p>', re.S)
+
+
+def _text(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).strip()
 
 
 @dataclass
@@ -39,25 +44,29 @@ class HubSession:
             token = m.group(1) if m else ""
         return token
 
-    def signup(self, username: str, password: str) -> SignupResult:
+    def signup(self, username: str, password: str, confirmation: str | None = None,
+               two_factor: bool = False) -> SignupResult:
         xsrf = self._xsrf("/hub/signup")
-        r = self.http.post("/hub/signup", data={
-            "username": username, "signup_password": password,
-            "signup_password_confirmation": password, "_xsrf": xsrf,
-        })
+        form = {"username": username, "signup_password": password,
+                "signup_password_confirmation": password if confirmation is None else confirmation, "_xsrf": xsrf}
+        r = self.http.post("/hub/signup", data={**form, **({"2fa": "2fa"} if two_factor else {})})
         m = _ALERT.search(r.text)
-        alert, message = ("", "")
-        if m:
-            alert, message = m.group(1), re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", m.group(2))).strip()
+        alert, message = (m.group(1), _text(m.group(2))) if m else ("", "")
         return SignupResult(ok=r.status_code == 200 and alert == "alert-success", alert=alert, message=message)
+
+    def login_attempt(self, username: str, password: str, otp: str | None = None) -> tuple[bool, str]:
+        """(accepted, the login page's error message): accepted when the hub redirects."""
+        xsrf = self._xsrf("/hub/login")
+        form = {"username": username, "password": password, "_xsrf": xsrf, **({"2fa": otp} if otp else {})}
+        r = self.http.post("/hub/login", data=form)
+        if r.status_code not in (200, 302):
+            raise AssertionError(f"login as {username!r}: unexpected HTTP {r.status_code}")
+        m = _LOGIN_ERROR.search(r.text)
+        return r.status_code == 302, _text(m.group(1)) if m else ""
 
     def try_login(self, username: str, password: str) -> bool:
         """True when the hub accepts the credentials (it redirects), False when it shows the form again."""
-        xsrf = self._xsrf("/hub/login")
-        r = self.http.post("/hub/login", data={"username": username, "password": password, "_xsrf": xsrf})
-        if r.status_code not in (200, 302):
-            raise AssertionError(f"login as {username!r}: unexpected HTTP {r.status_code}")
-        return r.status_code == 302
+        return self.login_attempt(username, password)[0]
 
     def login(self, username: str, password: str) -> None:
         if not self.try_login(username, password):

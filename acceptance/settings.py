@@ -38,6 +38,11 @@ class Timeouts:
     navigation = 120 * scale         # a page navigation, spawn redirects included
 
 
+# Settings every stack the harness starts gets on top of the platform's defaults: a short
+# account lock, so that R1 can show the lock lifting (the platform's default is 600 s).
+HARNESS_STACK_ENV = {"LOGIN_LOCK_SECONDS": "15"}
+
+
 # The specification's phases and checklist steps: id -> title. Tests carry a marker
 # with the lower-case id (p1..p4, t1..t8); the report groups results by it.
 STEPS: dict[str, str] = {

@@ -11,18 +11,20 @@ from __future__ import annotations
 import json
 import os
 import socket
+import subprocess
 import tempfile
 import uuid
 from pathlib import Path
 
 import docker
 import httpx
+import yaml
 from docker.errors import NotFound
 from dockerspawner import DockerSpawner
 from testcontainers.compose import DockerCompose
 
 from acceptance.polling import PollAbort, WaitTimeout, wait_for
-from acceptance.settings import COMPOSE_FILE, STACK_DIR, Timeouts, profiles
+from acceptance.settings import COMPOSE_FILE, HARNESS_STACK_ENV, PROFILES_FILE, STACK_DIR, Timeouts, profiles
 from images.build import HUB_IMAGE
 
 HUB_SERVICE = "hub"
@@ -39,21 +41,28 @@ def free_port() -> int:
 
 
 class StackRun:
-    def __init__(self, run_id: str | None = None, port: int | None = None, extra_env: dict[str, str] | None = None):
+    def __init__(self, run_id: str | None = None, port: int | None = None, extra_env: dict[str, str] | None = None,
+                 extra_profiles: list[dict] | None = None):
         self.run_id = run_id or uuid.uuid4().hex[:6]
         self.project = f"jhv{self.run_id}"
         self.prefix = f"{self.project}-"   # NAME_PREFIX: containers, network, user volumes
         self.port = port or free_port()
         self.hub_url = f"http://127.0.0.1:{self.port}"
         self.docker = docker.from_env()
+        self._env_dir = tempfile.TemporaryDirectory(prefix=f"{self.project}-")
         self.env = {
             "COMPOSE_PROJECT_NAME": self.project,
             "NAME_PREFIX": self.prefix,
             "HUB_BIND": "127.0.0.1",
             "HUB_PORT": str(self.port),
+            **HARNESS_STACK_ENV,
             **(extra_env or {}),
         }
-        self._env_dir = tempfile.TemporaryDirectory(prefix=f"{self.project}-")
+        if extra_profiles:  # the platform's profiles plus these, in a run-specific copy of profiles.yaml
+            profiles_file = Path(self._env_dir.name) / "profiles.yaml"
+            data = yaml.safe_load(PROFILES_FILE.read_text())
+            profiles_file.write_text(yaml.safe_dump({**data, "profiles": [*data["profiles"], *extra_profiles]}))
+            self.env["PROFILES_HOST_FILE"] = str(profiles_file)
         env_file = Path(self._env_dir.name) / "stack.env"
         env_file.write_text("".join(f"{k}={v}\n" for k, v in self.env.items()))
         self.compose = DockerCompose(context=str(STACK_DIR), compose_file_name=COMPOSE_FILE.name,
@@ -129,6 +138,15 @@ class StackRun:
         self.docker.containers.get(self.hub_container_name).restart(timeout=10)
         self.wait_until_ready()
 
+    def compose_down_up(self) -> None:
+        """`docker compose down` (without -v: volumes stay) then `up -d`, as an operator would."""
+        for args in (["down"], ["up", "-d"]):
+            proc = subprocess.run([*self.compose.compose_command_property, *args], cwd=STACK_DIR,
+                                  capture_output=True, text=True)
+            if proc.returncode != 0:
+                raise StackError(f"`docker compose {' '.join(args)}` failed: {proc.stderr[-2000:]}")
+        self.wait_until_ready()
+
     # --- inspection ---------------------------------------------------------------------
     def hub(self):
         return self.docker.containers.get(self.hub_container_name)
@@ -157,6 +175,37 @@ class StackRun:
         if result.exit_code != 0:
             raise AssertionError(f"{' '.join(cmd)} in the hub exited {result.exit_code}: {out[-1500:]}")
         return out
+
+    def hub_python(self, script: str) -> str:
+        return self.hub_exec("python3", "-c", script)
+
+    def native_accounts(self) -> dict[str, dict]:
+        """NativeAuthenticator's accounts, read from the hub's database: username -> its stored row
+        (password hash, authorized, 2FA), to show that refused inputs create or change nothing."""
+        return json.loads(self.hub_python(
+            "import json, sqlite3\n"
+            "db = sqlite3.connect('/srv/jupyterhub/jupyterhub.sqlite')\n"
+            "rows = db.execute('select username, password, is_authorized, has_2fa from users_info').fetchall()\n"
+            "print(json.dumps({u: {'password': p.hex() if isinstance(p, bytes) else p, 'authorized': bool(a),"
+            " 'has_2fa': bool(t)} for u, p, a, t in rows}))\n"))
+
+    def secrets(self) -> dict[str, str]:
+        """The hub's cookie secret and proxy token as stored in its volume, and the token the running
+        proxy process was given."""
+        return json.loads(self.hub_python(
+            "import json, os, glob\n"
+            "out = {n: open('/srv/jupyterhub/' + n).read().strip() for n in "
+            "('jupyterhub_cookie_secret', 'proxy_auth_token')}\n"
+            "for env in glob.glob('/proc/[0-9]*/environ'):\n"
+            "    try:\n"
+            "        cmd = open(env.replace('environ', 'cmdline'), 'rb').read()\n"
+            "        if b'configurable-http-proxy' in cmd:\n"
+            "            for var in open(env, 'rb').read().split(b'\\0'):\n"
+            "                if var.startswith(b'CONFIGPROXY_AUTH_TOKEN='):\n"
+            "                    out['proxy process token'] = var.split(b'=', 1)[1].decode()\n"
+            "    except OSError:\n"
+            "        pass\n"
+            "print(json.dumps(out))\n"))
 
     def containers(self):
         return [c for c in self.docker.containers.list(all=True) if c.name.startswith(self.prefix)]

@@ -2,8 +2,10 @@
 # (outside the /srv/jupyterhub data volume). Everything is set through environment
 # variables with defaults that give the deployment the specification describes.
 import os
+import secrets
 from pathlib import Path
 
+from jhub_platform.auth import USERNAME_PATTERN
 from jhub_platform.compat import patch_nativeauthenticator_statsd
 from jhub_platform.profiles import load_profiles, spawner_profiles
 
@@ -23,13 +25,27 @@ def env_bool(name, default):
 NAME_PREFIX = env("NAME_PREFIX", "")
 PROFILES_FILE = env("PROFILES_FILE", str(Path(__file__).with_name("profiles.yaml")))
 NOTEBOOK_HOME = "/home/nebula"
+DATA_DIR = Path(env("HUB_DATA_DIR", "/srv/jupyterhub"))  # the hub's volume
+
+
+def persistent_secret(path: Path) -> str:
+    """A random secret made on first start and kept in the hub's volume (never in the repository or an image)."""
+    if not path.exists():
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_hex(32))
+    return path.read_text().strip()
+
 
 # --- hub, proxy, state ---------------------------------------------------------
 c.JupyterHub.bind_url = "http://:8000"
 c.JupyterHub.hub_ip = "0.0.0.0"
 c.JupyterHub.hub_connect_url = env("HUB_CONNECT_URL", "http://hub:8081")
-c.JupyterHub.db_url = "sqlite:////srv/jupyterhub/jupyterhub.sqlite"
-c.JupyterHub.cookie_secret_file = "/srv/jupyterhub/jupyterhub_cookie_secret"
+c.JupyterHub.db_url = f"sqlite:///{DATA_DIR}/jupyterhub.sqlite"
+# both secrets are generated on first start in the volume: JupyterHub writes the cookie secret,
+# the proxy token is ours (else it changes at every start)
+c.JupyterHub.cookie_secret_file = str(DATA_DIR / "jupyterhub_cookie_secret")
+if DATA_DIR.is_dir():  # absent where the config is only rendered (unit tests)
+    c.ConfigurableHTTPProxy.auth_token = persistent_secret(DATA_DIR / "proxy_auth_token")
 c.JupyterHub.allow_named_servers = True
 c.JupyterHub.admin_access = True
 # keep user servers running across hub restarts (the hub re-attaches to them)
@@ -42,10 +58,16 @@ AUTH_MODE = env("AUTH_MODE", "bootstrap")
 if AUTH_MODE not in ("bootstrap", "production"):
     raise SystemExit(f"AUTH_MODE must be 'bootstrap' or 'production', not {AUTH_MODE!r}")
 ADMIN_USER = env("ADMIN_USER", "admin")
-c.JupyterHub.authenticator_class = "nativeauthenticator.NativeAuthenticator"
+# NativeAuthenticator with clearer signup/login messages; in production mode it also admits
+# users the admin approved at /hub/authorize (see jhub_platform/auth.py)
+c.JupyterHub.authenticator_class = "jhub_platform.auth.PlatformAuthenticator"
 c.Authenticator.admin_users = {ADMIN_USER}
+c.Authenticator.username_pattern = USERNAME_PATTERN
 c.NativeAuthenticator.minimum_password_length = int(env("MIN_PASSWORD_LENGTH", "8"))
 c.NativeAuthenticator.check_common_password = True
+# lock an account after this many failed logins in a row, for this long (0 failures: never lock)
+c.NativeAuthenticator.allowed_failed_logins = int(env("LOGIN_MAX_FAILURES", "5"))
+c.NativeAuthenticator.seconds_before_next_try = int(env("LOGIN_LOCK_SECONDS", "600"))
 if AUTH_MODE == "bootstrap":
     c.NativeAuthenticator.open_signup = True
     c.Authenticator.allow_all = True  # JupyterHub 5+: else signed-up users cannot log in
@@ -63,6 +85,7 @@ c.JupyterHub.spawner_class = "jhub_platform.spawner.PlatformProfilesSpawner"
 c.Spawner.default_url = "/lab"
 c.Spawner.start_timeout = int(env("SPAWNER_START_TIMEOUT", "300"))
 c.Spawner.http_timeout = int(env("SPAWNER_HTTP_TIMEOUT", "120"))
+c.Spawner.poll_interval = int(env("SPAWNER_POLL_INTERVAL", "10"))  # how soon a dead server is noticed
 
 NETWORK = env("DOCKER_NETWORK_NAME", f"{NAME_PREFIX}jupyterhub-net")
 c.DockerSpawner.network_name = NETWORK
@@ -70,7 +93,10 @@ c.DockerSpawner.use_internal_ip = True
 c.DockerSpawner.prefix = f"{NAME_PREFIX}jupyter"
 c.DockerSpawner.volumes = {f"{NAME_PREFIX}jupyterhub-user-{{username}}": NOTEBOOK_HOME}
 c.DockerSpawner.remove = True  # a stopped server's container is deleted; the home volume stays
-c.DockerSpawner.pull_policy = env("IMAGE_PULL_POLICY", "ifnotpresent")
+# the images are built on this host (images/build.py): never pull; a missing one is reported as such
+c.DockerSpawner.pull_policy = env("IMAGE_PULL_POLICY", "never")
+# user containers: non-root (the image's user), no new privileges, no capabilities, no Docker socket
+c.DockerSpawner.extra_host_config = {"security_opt": ["no-new-privileges"], "cap_drop": ["ALL"]}
 c.DockerSpawner.extra_create_kwargs = {"labels": {"org.jupyterhub.platform.prefix": NAME_PREFIX or "-"}}
 
 c.ProfilesSpawner.profiles = spawner_profiles(

@@ -20,13 +20,31 @@ class SignupPage:
         self.page.goto("/hub/signup")
         return self
 
-    def sign_up(self, username: str, password: str, confirmation: str | None = None) -> str:
+    def fill(self, username: str, password: str, confirmation: str | None = None, two_factor: bool = False) -> None:
         self.page.locator("#username_input").fill(username)
         self.page.locator("#password_input").fill(password)
         self.page.locator("#password_confirmation_input").fill(password if confirmation is None else confirmation)
+        if two_factor:
+            self.page.locator("#2fa").check()
+
+    def sign_up(self, username: str, password: str, confirmation: str | None = None, two_factor: bool = False) -> str:
+        self.fill(username, password, confirmation, two_factor)
         self.page.locator("#signup_submit").click()
         expect(self.alert).to_be_visible()
         return self.alert.inner_text()
+
+    def two_factor_secret(self) -> str:
+        """The OTP secret NativeAuthenticator shows once, after a signup with two-factor set up."""
+        secret = self.alert.locator("strong").nth(1)
+        expect(secret).to_have_text(re.compile(r"^[A-Z2-7]{16}$"))
+        return secret.inner_text()
+
+    def browser_refusal(self) -> str:
+        """Press "Create User" when the browser itself must refuse (a required field is empty): its
+        validation message, with no request sent (the page shows no result)."""
+        self.page.locator("#signup_submit").click()
+        expect(self.alert).to_have_count(0)
+        return self.page.locator("#username_input").evaluate("el => el.validationMessage")
 
 
 class LoginPage:
@@ -37,12 +55,24 @@ class LoginPage:
         self.page.goto("/hub/login")
         return self
 
-    def log_in(self, username: str, password: str) -> HomePage:
+    def _submit(self, username: str, password: str, otp: str | None) -> None:
         self.page.locator("#username_input").fill(username)
         self.page.locator("#password_input").fill(password)
+        if otp is not None:
+            self.page.locator("#2fa_input").fill(otp)
         self.page.locator("#login_submit").click()
+
+    def log_in(self, username: str, password: str, otp: str | None = None) -> HomePage:
+        self._submit(username, password, otp)
         self.page.wait_for_url(re.compile(r"/hub/(home|spawn|spawn-pending)|/user/"))
         return HomePage(self.page)
+
+    def refused(self, username: str, password: str, otp: str | None = None) -> str:
+        """Submit credentials the hub must refuse; returns the error the login page shows."""
+        self._submit(username, password, otp)
+        error = self.page.locator(".login_error")
+        expect(error).to_be_visible()
+        return error.inner_text().strip()
 
 
 class HomePage:

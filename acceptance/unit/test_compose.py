@@ -13,7 +13,8 @@ from images.build import HUB_IMAGE
 
 # variables the compose file reads, and compose's own
 STACK_ENV = ("NAME_PREFIX", "HUB_IMAGE", "BASE_IMAGE", "HUB_BIND", "HUB_PORT", "AUTH_MODE", "ADMIN_USER",
-             "ALLOWED_USERS", "ENABLE_OTP", "SPAWNER_START_TIMEOUT", "IMAGE_PULL_POLICY")
+             "ALLOWED_USERS", "ENABLE_OTP", "SPAWNER_START_TIMEOUT", "IMAGE_PULL_POLICY", "LOGIN_MAX_FAILURES",
+             "LOGIN_LOCK_SECONDS", "SPAWNER_POLL_INTERVAL", "PROFILES_HOST_FILE")
 
 
 def render(**overrides) -> dict:

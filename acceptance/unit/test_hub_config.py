@@ -10,7 +10,7 @@ from acceptance.hub_config import load_effective_config
 # every variable the config reads
 CONFIG_ENV = ("NAME_PREFIX", "PROFILES_FILE", "HUB_CONNECT_URL", "AUTH_MODE", "ADMIN_USER", "MIN_PASSWORD_LENGTH",
               "ALLOWED_USERS", "ENABLE_OTP", "SPAWNER_START_TIMEOUT", "SPAWNER_HTTP_TIMEOUT", "DOCKER_NETWORK_NAME",
-              "IMAGE_PULL_POLICY")
+              "IMAGE_PULL_POLICY", "LOGIN_MAX_FAILURES", "LOGIN_LOCK_SECONDS", "SPAWNER_POLL_INTERVAL", "HUB_DATA_DIR")
 
 # nativeauthenticator 1.3.0 on import; not ours
 pytestmark = pytest.mark.filterwarnings("ignore:'locale.getdefaultlocale' is deprecated:DeprecationWarning")
@@ -58,11 +58,37 @@ def test_defaults_spawner_start_timeout_300(hub_config):
 
 def test_defaults_native_authenticator_bootstrap(hub_config):
     config = hub_config()
-    assert config["JupyterHub"]["authenticator_class"] == "nativeauthenticator.NativeAuthenticator"
+    assert config["JupyterHub"]["authenticator_class"] == "jhub_platform.auth.PlatformAuthenticator"
     assert config["NativeAuthenticator"]["open_signup"] is True
     assert config["Authenticator"]["allow_all"] is True
     assert config["Authenticator"]["admin_users"] == ["admin"]
     assert config["NativeAuthenticator"]["minimum_password_length"] == 8
+
+
+def test_defaults_lock_an_account_after_5_failed_logins_for_10_minutes(hub_config):
+    native = hub_config()["NativeAuthenticator"]
+    assert (native["allowed_failed_logins"], native["seconds_before_next_try"]) == (5, 600)
+
+
+def test_lockout_from_env(hub_config):
+    native = hub_config(LOGIN_MAX_FAILURES="3", LOGIN_LOCK_SECONDS="20")["NativeAuthenticator"]
+    assert (native["allowed_failed_logins"], native["seconds_before_next_try"]) == (3, 20)
+
+
+def test_defaults_user_containers_hardened_and_images_never_pulled(hub_config):
+    docker = hub_config()["DockerSpawner"]
+    assert docker["extra_host_config"] == {"security_opt": ["no-new-privileges"], "cap_drop": ["ALL"]}
+    assert docker["pull_policy"] == "never"
+
+
+def test_proxy_token_is_made_once_in_the_data_dir_and_kept(hub_config, tmp_path):
+    first = hub_config(HUB_DATA_DIR=str(tmp_path))["ConfigurableHTTPProxy"]["auth_token"]
+    token_file = tmp_path / "proxy_auth_token"
+    assert len(first) == 64 and token_file.read_text() == first
+    assert token_file.stat().st_mode & 0o777 == 0o600
+    assert hub_config(HUB_DATA_DIR=str(tmp_path))["ConfigurableHTTPProxy"]["auth_token"] == first
+    assert hub_config(HUB_DATA_DIR=str(tmp_path / "other"))["JupyterHub"]["cookie_secret_file"] == \
+        str(tmp_path / "other" / "jupyterhub_cookie_secret")
 
 
 def test_defaults_docker_spawner_names(hub_config):

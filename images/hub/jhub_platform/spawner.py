@@ -1,11 +1,36 @@
 """ProfilesSpawner with the fixes wrapspawner 1.0.1 (its last release, 2022) lacks."""
 from __future__ import annotations
 
+from docker.errors import ImageNotFound
 from traitlets import directional_link
 from wrapspawner import ProfilesSpawner
 
 
+class ImageMissing(RuntimeError):
+    """A profile's image is not on the Docker host and may not be pulled."""
+
+
 class PlatformProfilesSpawner(ProfilesSpawner):
+    async def start(self):
+        if not self.child_spawner:
+            self.construct_child()
+        await self.check_image()
+        return await super().start()
+
+    async def check_image(self) -> None:
+        """With pull_policy "never", say plainly that a profile's image is missing (DockerSpawner
+        would fail later with a bare 404 "No such image")."""
+        child = self.child_spawner
+        if getattr(child, "pull_policy", "").lower() != "never":
+            return
+        try:
+            await child.docker("inspect_image", child.image)
+        except ImageNotFound:
+            label = next((p[0] for p in self.profiles if p[1] == self.child_profile), self.child_profile)
+            raise ImageMissing(f"The image {child.image} of the profile '{label}' is not on this Docker host. "
+                               "Ask the administrator to build it (nox -s images), or choose another profile.") \
+                from None
+
     def select_profile(self, profile):
         # wrapspawner 1.0.1: a spawn with no/unknown 'profile' (REST API) keeps the
         # LocalProcessSpawner default and fails in getpwnam; fall back to the first

@@ -1,0 +1,168 @@
+"""Reliability 1: Bad Input - signup and login refuse bad input with a clear message, create or
+change no account, render every payload as text, keep the hub healthy, and lock an account
+after repeated failed logins until the configured time has passed."""
+import re
+import time
+
+import httpx
+import pytest
+
+from acceptance.fixtures import sign_up
+from acceptance.hub_api import HubSession
+from acceptance.hub_config import effective_config_in_hub
+from acceptance.pages import LoginPage, SignupPage
+from acceptance.polling import wait_for
+from acceptance.settings import Timeouts
+
+pytestmark = pytest.mark.r1
+GOOD_PASSWORD = "Fine-Passw0rd-42"
+NOT_ALLOWED = r"That username is not allowed\. A username has 1 to 32 characters"
+# payloads that set window.__xss if the page ever runs them
+SCRIPT_PAYLOAD = "<script>window.__xss=1</script>"
+MARKUP_PAYLOAD = '"><img src=x onerror="window.__xss=1">'
+
+SIGNUP_CASES = [
+    # (id, username, password, confirmation, the message that must show)
+    ("short password", "shortpw", "abc12", None, r"too short: use at least 8 characters"),
+    ("common password", "commonpw", "password", None, r"too common"),
+    ("mismatched confirmation", "mismatch", GOOD_PASSWORD, GOOD_PASSWORD + "x", r"did not match the confirmation"),
+    ("taken username", "admin", GOOD_PASSWORD, None, r"already in use"),
+    ("taken username in uppercase", "ADMIN", GOOD_PASSWORD, None, r"already in use"),
+    ("too long username", "a" * 40, GOOD_PASSWORD, None, NOT_ALLOWED),
+    ("username with spaces", "john smith", GOOD_PASSWORD, None, NOT_ALLOWED),
+    ("username with a slash", "john/smith", GOOD_PASSWORD, None, NOT_ALLOWED),
+    ("unicode username", "jürgen", GOOD_PASSWORD, None, NOT_ALLOWED),
+    ("script payload username", SCRIPT_PAYLOAD, GOOD_PASSWORD, None, NOT_ALLOWED),
+    ("markup payload username", MARKUP_PAYLOAD, GOOD_PASSWORD, None, NOT_ALLOWED),
+]
+
+
+@pytest.fixture
+def watched_page(page):
+    """The test's page, recording any dialog a payload might open."""
+    page.dialogs = []
+    page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
+    return page
+
+
+def assert_nothing_ran(page) -> None:
+    """No payload executed: no dialog, no global it would set, no element it would inject."""
+    assert page.dialogs == [], f"a dialog opened: {page.dialogs}"
+    assert page.evaluate("window.__xss") is None, "an injected script ran"
+    assert page.locator("img[src=x]").count() == 0, "injected markup became an element"
+
+
+def assert_hub_healthy(stack) -> None:
+    assert httpx.get(f"{stack.hub_url}/hub/health", timeout=Timeouts.http).status_code == 200
+    assert stack.hub_state() == "running"
+
+
+@pytest.mark.parametrize(("username", "password", "confirmation", "expected"),
+                         [c[1:] for c in SIGNUP_CASES], ids=[c[0] for c in SIGNUP_CASES])
+def test_bad_signup_is_refused_clearly_and_changes_nothing(stack, admin, watched_page, tally, evidence,
+                                                           username, password, confirmation, expected):
+    """A bad signup shows a clear message, creates or changes no account, runs no payload; the hub stays healthy."""
+    before = stack.native_accounts()
+    message = SignupPage(watched_page).open().sign_up(username, password, confirmation)
+    tally("inputs tried")
+    evidence.fact("message", message)
+    assert re.search(expected, message), f"signup of {username!r}: {message!r}, expected /{expected}/"
+    assert_nothing_ran(watched_page)
+    assert stack.native_accounts() == before, "the refused signup created or changed an account"
+    assert_hub_healthy(stack)
+
+
+def test_empty_username_is_refused_by_the_form_and_the_hub(stack, admin, page, tally, evidence):
+    """An empty username: the browser will not send the form; sent anyway, the hub says to choose one."""
+    before = stack.native_accounts()
+    signup = SignupPage(page).open()
+    signup.fill("", GOOD_PASSWORD)
+    browser_message = signup.browser_refusal()
+    evidence.fact("browser says", browser_message)
+    assert browser_message, "the browser sent a signup with no username"
+    session = HubSession(stack.hub_url)
+    try:
+        result = session.signup("", GOOD_PASSWORD)
+    finally:
+        session.close()
+    tally("inputs tried", 2)
+    evidence.fact("hub says", result.message)
+    assert result.message == "Choose a username.", f"empty username: {result.message!r}"
+    assert stack.native_accounts() == before
+    assert_hub_healthy(stack)
+
+
+LOGIN_CASES = [
+    # (id, username, password): each must be refused with the same message
+    ("wrong password", "loginvictim", "Not-The-Passw0rd"),
+    ("unknown user", "nobody-here", GOOD_PASSWORD),
+    ("empty password", "loginvictim", ""),
+    ("markup payload username", MARKUP_PAYLOAD, GOOD_PASSWORD),
+    ("script payload username", SCRIPT_PAYLOAD, GOOD_PASSWORD),
+]
+
+
+@pytest.fixture(scope="module")
+def login_victim(stack):
+    return "loginvictim", sign_up(stack.hub_url, "loginvictim")
+
+
+@pytest.mark.parametrize(("username", "password"), [c[1:] for c in LOGIN_CASES], ids=[c[0] for c in LOGIN_CASES])
+def test_bad_login_is_refused_clearly_and_changes_nothing(stack, login_victim, watched_page, tally, evidence,
+                                                          username, password):
+    """A bad login shows "Invalid username or password.", runs no payload, changes no account."""
+    before = stack.native_accounts()
+    message = LoginPage(watched_page).open().refused(username, password)
+    tally("inputs tried")
+    evidence.fact("message", message)
+    assert message == "Invalid username or password.", f"login as {username!r}: {message!r}"
+    assert "/hub/login" in watched_page.url
+    assert_nothing_ran(watched_page)
+    assert stack.native_accounts() == before
+    assert_hub_healthy(stack)
+    LoginPage(watched_page).open().log_in(*login_victim)  # the real password still works (resets the count)
+
+
+def test_empty_login_form_is_refused(stack, page, tally, evidence):
+    """Empty username and password: the browser will not send the form; sent anyway, the hub refuses it."""
+    LoginPage(page).open()
+    page.locator("#login_submit").click()
+    browser_message = page.locator("#username_input").evaluate("el => el.validationMessage")
+    evidence.fact("browser says", browser_message)
+    assert browser_message and "/hub/login" in page.url
+    session = HubSession(stack.hub_url)
+    try:
+        accepted, message = session.login_attempt("", "")
+    finally:
+        session.close()
+    tally("inputs tried", 2)
+    evidence.fact("hub says", message)
+    assert not accepted and message == "Invalid username or password."
+    assert_hub_healthy(stack)
+
+
+def test_repeated_failed_logins_lock_the_account_until_the_lock_time_passes(stack, page, tally, evidence):
+    """After allowed_failed_logins wrong passwords even the right one is refused ("locked"); after
+    seconds_before_next_try it works again."""
+    native = effective_config_in_hub(stack)["NativeAuthenticator"]
+    failures, lock_seconds = native["allowed_failed_logins"], native["seconds_before_next_try"]
+    evidence.fact("configured", f"lock after {failures} failed logins, for {lock_seconds} s")
+    assert failures > 0, "account locking is off (allowed_failed_logins = 0)"
+    password = sign_up(stack.hub_url, "locky")
+    session = HubSession(stack.hub_url)
+    try:
+        for _ in range(failures):
+            assert not session.try_login("locky", "Wrong-Passw0rd")
+        locked_at = time.monotonic()
+        tally("inputs tried", failures)
+        message = LoginPage(page).open().refused("locky", password)
+        evidence.screenshot(page, "locked")
+        evidence.fact("with the right password while locked", message)
+        assert re.search(r"locked for \d+ more seconds", message), f"locked account: {message!r}"
+        wait_for(lambda: session.try_login("locky", password), timeout=lock_seconds + Timeouts.http,
+                 what=f"the lock of 'locky' to lift ({lock_seconds} s configured)", interval=1)
+        lifted_after = time.monotonic() - locked_at
+    finally:
+        session.close()
+    evidence.fact("lock lifted after", f"{lifted_after:.0f} s")
+    assert lifted_after >= lock_seconds - 1, f"the lock lifted after {lifted_after:.0f} s, before {lock_seconds} s"
