@@ -138,6 +138,33 @@ def sign_up(hub_url: str, username: str, password: str | None = None) -> str:
     return password
 
 
+@dataclass
+class HubUser:
+    """A signed-up user with a logged-in session (cookies) and an API token of their own."""
+
+    name: str
+    password: str
+    session: HubSession
+    api: HubAPI
+
+    def close(self) -> None:
+        self.session.close()
+        self.api.close()
+
+
+@contextmanager
+def hub_user(hub_url: str, name: str):
+    """Sign `name` up, log in (the hub makes its user record at the first login), make a token."""
+    password = sign_up(hub_url, name)
+    session = HubSession(hub_url)
+    session.login(name, password)
+    user = HubUser(name, password, session, HubAPI(hub_url, session.create_token(name, "acceptance harness")))
+    try:
+        yield user
+    finally:
+        user.close()
+
+
 @pytest.fixture(scope="session")
 def accounts() -> Accounts:
     return Accounts()

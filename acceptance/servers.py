@@ -49,6 +49,12 @@ class Servers:
         result = self.container(user, name).exec_run(["cat", f"/home/nebula/{filename}"])
         return result.output.decode() if result.exit_code == 0 else None
 
+    def write_home_file(self, user: str, name: str, filename: str, content: str) -> None:
+        """Write a file into the server's /home/nebula as the container's user."""
+        script = "import sys; open('/home/nebula/' + sys.argv[1], 'w').write(sys.argv[2])"
+        result = self.container(user, name).exec_run(["python3", "-c", script, filename, content])
+        assert result.exit_code == 0, f"writing {filename} for {user}: {result.output.decode()[-500:]}"
+
     def start(self, user: str, name: str, profile: Profile) -> RunningServer:
         if self.api.server(user, name):
             self.stop(user, name)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 import socket
 import subprocess
 import tempfile
@@ -32,6 +34,27 @@ HUB_SERVICE = "hub"
 
 class StackError(RuntimeError):
     """The stack could not be started; the message says what is wrong."""
+
+
+class ComposeUnavailable(RuntimeError):
+    """`docker` or its compose v2 plugin is missing on this host."""
+
+
+def compose_config(**overrides: str) -> dict:
+    """stack/docker-compose.yml as `docker compose config` renders it with the file's own defaults:
+    none of the variables it reads is taken from this process's environment (nor a stack/.env),
+    except `overrides`. Touches no container."""
+    if shutil.which("docker") is None:
+        raise ComposeUnavailable("`docker` is not on PATH: run stack/provision-host.sh")
+    read = set(re.findall(r"\$\{(\w+)", COMPOSE_FILE.read_text()))
+    env = {k: v for k, v in os.environ.items() if k not in read and not k.startswith("COMPOSE_")}
+    proc = subprocess.run(["docker", "compose", "--env-file", os.devnull, "-f", str(COMPOSE_FILE),
+                           "config", "--format", "json"], env={**env, **overrides}, capture_output=True, text=True)
+    if proc.returncode != 0 and "is not a docker command" in proc.stderr + proc.stdout:
+        raise ComposeUnavailable("`docker compose` (v2 plugin) is missing: run stack/provision-host.sh")
+    if proc.returncode != 0:
+        raise AssertionError(f"docker compose config failed: {proc.stderr}")
+    return json.loads(proc.stdout)
 
 
 def free_port() -> int:

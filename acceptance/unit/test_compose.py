@@ -1,34 +1,17 @@
 """stack/docker-compose.yml as `docker compose config` renders it (no containers are touched)."""
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import subprocess
-
 import pytest
 
 from acceptance import settings
+from acceptance.stack import ComposeUnavailable, compose_config
 from images.build import HUB_IMAGE
 
-# variables the compose file reads, and compose's own
-STACK_ENV = ("NAME_PREFIX", "HUB_IMAGE", "BASE_IMAGE", "HUB_BIND", "HUB_PORT", "AUTH_MODE", "ADMIN_USER",
-             "ALLOWED_USERS", "ENABLE_OTP", "SPAWNER_START_TIMEOUT", "IMAGE_PULL_POLICY", "LOGIN_MAX_FAILURES",
-             "LOGIN_LOCK_SECONDS", "SPAWNER_POLL_INTERVAL", "PROFILES_HOST_FILE")
-
-
 def render(**overrides) -> dict:
-    if shutil.which("docker") is None:
-        pytest.fail("`docker` is not on PATH: run stack/provision-host.sh to install Docker and the compose plugin")
-    env = {k: v for k, v in os.environ.items() if k not in STACK_ENV and not k.startswith("COMPOSE_")}
-    env.update(overrides)
-    # --env-file: a stack/.env of a real deployment must not leak into the test
-    proc = subprocess.run(["docker", "compose", "--env-file", os.devnull, "-f", str(settings.COMPOSE_FILE),
-                           "config", "--format", "json"], env=env, capture_output=True, text=True)
-    if proc.returncode != 0 and "is not a docker command" in proc.stderr + proc.stdout:
-        pytest.fail("`docker compose` (v2 plugin) is missing: run stack/provision-host.sh")
-    assert proc.returncode == 0, proc.stderr
-    return json.loads(proc.stdout)
+    try:
+        return compose_config(**overrides)
+    except ComposeUnavailable as exc:
+        pytest.fail(str(exc))
 
 
 @pytest.fixture(scope="module")

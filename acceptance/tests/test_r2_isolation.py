@@ -1,0 +1,159 @@
+"""Security 2: Isolation - one user cannot reach another's server, files or API, a non-admin
+cannot use the admin panel or API, user containers are unprivileged and cannot reach Docker or
+the hub's state, and only the proxy is published, on 127.0.0.1."""
+import pytest
+from playwright.sync_api import expect
+
+from acceptance.fixtures import hub_user
+from acceptance.pages import LoginPage
+from acceptance.settings import profiles
+from acceptance.stack import compose_config
+
+pytestmark = pytest.mark.r2
+SECRET_FILE, SECRET = "alice-private.txt", "alice's private numbers: 4 8 15 16 23 42"
+HUB_STATE_FILES = ("jupyterhub.sqlite", "jupyterhub_cookie_secret", "proxy_auth_token")
+
+
+@pytest.fixture(scope="module")
+def alice(stack):
+    with hub_user(stack.hub_url, "alice") as user:
+        yield user
+
+
+@pytest.fixture(scope="module")
+def bob(stack):
+    with hub_user(stack.hub_url, "bob") as user:
+        yield user
+
+
+@pytest.fixture
+def alice_server(servers, alice):
+    """Alice's running default server with a private file in her home."""
+    server = servers.start(alice.name, "", profiles()[0])
+    servers.write_home_file(alice.name, "", SECRET_FILE, SECRET)
+    return server
+
+
+def refused(response, owner: str) -> bool:
+    """Refused: 403/404, or (redirects followed) a page that is not the owner's."""
+    if response.status_code in (403, 404):
+        return True
+    return response.status_code < 400 and not response.url.path.startswith(f"/user/{owner}/")
+
+
+def test_another_user_cannot_reach_a_users_server_files_or_api(alice, bob, alice_server, servers, tally, evidence):
+    """With his own token and session, Bob is refused at each of Alice's server, files, tokens and API."""
+    token, cookie = bob.api.http, bob.session.http
+    attempts = {
+        "read Alice's file (token)": lambda: token.get(f"/user/alice/api/contents/{SECRET_FILE}"),
+        "read Alice's file (session)": lambda: cookie.get(f"/user/alice/files/{SECRET_FILE}", follow_redirects=True),
+        "write into Alice's home": lambda: token.put("/user/alice/api/contents/planted.txt",
+                                                     json={"type": "file", "format": "text", "content": "x"}),
+        "open Alice's Lab (session)": lambda: cookie.get("/user/alice/lab", follow_redirects=True),
+        "run code in Alice's kernels": lambda: token.post("/user/alice/api/kernels", json={}),
+        "read Alice's user record": lambda: token.get("/hub/api/users/alice"),
+        "start a server as Alice": lambda: token.post("/hub/api/users/alice/servers/evil", json={}),
+        "stop Alice's server": lambda: token.delete("/hub/api/users/alice/server"),
+        "list Alice's tokens": lambda: token.get("/hub/api/users/alice/tokens"),
+        "make a token for Alice": lambda: token.post("/hub/api/users/alice/tokens", json={"note": "stolen"}),
+    }
+    let_through = {}
+    for what, attempt in attempts.items():
+        response = attempt()
+        evidence.fact(what, f"HTTP {response.status_code} at {response.url.path}")
+        if refused(response, "alice") and SECRET not in response.text:
+            tally("cross-user attempts refused")
+        else:
+            let_through[what] = response.status_code
+    assert not let_through, f"Bob got through: {let_through}"
+    assert servers.home_file("alice", "", "planted.txt") is None, "Bob planted a file in Alice's home"
+    assert servers.api.server("alice", "")["ready"], "Bob's attempts stopped Alice's server"
+    assert servers.api.server("alice", "evil") is None
+
+
+def test_another_user_in_the_browser_sees_no_server_of_anothers(stack, bob, alice_server, page, tally, evidence):
+    """Bob, logged in in the browser, opening Alice's Lab URL gets an error page, not her Lab."""
+    LoginPage(page).open().log_in(bob.name, bob.password)
+    response = page.goto("/user/alice/lab")
+    evidence.screenshot(page, "Bob at Alice's URL")
+    evidence.fact("landed on", f"{page.url} (HTTP {response.status})")
+    assert response.status == 403 or "/user/alice/" not in page.url, f"Bob reached {page.url}"
+    expect(page.locator("#jp-main-dock-panel")).to_have_count(0)
+    tally("cross-user attempts refused")
+
+
+def test_a_non_admin_gets_403_on_the_admin_panel_and_admin_api(bob, tally, evidence):
+    """Bob (not an admin) gets 403 from the admin panel, the user list, user creation and /hub/authorize."""
+    token, cookie = bob.api.http, bob.session.http
+    attempts = {
+        "admin panel /hub/admin": lambda: cookie.get("/hub/admin"),
+        "list users": lambda: token.get("/hub/api/users"),
+        "create a user": lambda: token.post("/hub/api/users", json={"usernames": ["mallory"]}),
+        "make himself admin": lambda: token.patch("/hub/api/users/bob", json={"admin": True}),
+        "authorization area /hub/authorize": lambda: cookie.get("/hub/authorize"),
+        "change Alice's password": lambda: cookie.get("/hub/change-password/alice"),
+    }
+    statuses = {what: attempt().status_code for what, attempt in attempts.items()}
+    for what, status in statuses.items():
+        evidence.fact(what, f"HTTP {status}")
+    tally("cross-user attempts refused", sum(status == 403 for status in statuses.values()))
+    assert statuses == dict.fromkeys(attempts, 403)
+
+
+def test_user_containers_are_unprivileged_without_docker_or_hub_state(stack, alice_server, evidence):
+    """Alice's container: non-root, no-new-privileges, no capabilities, only her home mounted, no Docker
+    socket or API, no hub database or secrets."""
+    container = alice_server.container
+    host = container.attrs["HostConfig"]
+    mounts = [m["Destination"] for m in container.attrs["Mounts"]]
+    evidence.fact("docker inspect", f"User={container.attrs['Config']['User']!r} Privileged={host['Privileged']} "
+                                    f"SecurityOpt={host['SecurityOpt']} CapDrop={host['CapDrop']} mounts={mounts}")
+    assert host["Privileged"] is False
+    assert "no-new-privileges" in (host["SecurityOpt"] or []), f"SecurityOpt {host['SecurityOpt']}"
+    assert [c.upper() for c in host["CapDrop"] or []] in (["ALL"], ["CAP_ALL"]), f"CapDrop {host['CapDrop']}"
+    assert mounts == ["/home/nebula"], f"mounts: {mounts}"
+
+    gateway = container.attrs["NetworkSettings"]["Networks"][stack.network_name]["Gateway"]
+    probe = (
+        "import os, socket, sys\n"
+        "status = dict(l.split(':\\t', 1) for l in open('/proc/self/status').read().splitlines() if ':\\t' in l)\n"
+        "print('uid =', os.getuid())\n"
+        "print('NoNewPrivs =', status['NoNewPrivs'].strip())\n"
+        "print('CapEff =', status['CapEff'].strip())\n"
+        "print('docker.sock =', any(os.path.exists(p) for p in ('/var/run/docker.sock', '/run/docker.sock')))\n"
+        "print('DOCKER_HOST =', bool(os.environ.get('DOCKER_HOST')))\n"
+        "for host in sys.argv[1:]:\n"
+        "    for port in (2375, 2376):\n"
+        "        s = socket.socket(); s.settimeout(3)\n"
+        "        print(f'tcp {host}:{port} =', s.connect_ex((host, port)) == 0); s.close()\n"
+        f"found = [os.path.join(d, f) for d, _, fs in os.walk('/') for f in fs if f in {HUB_STATE_FILES!r}]\n"
+        "print('hub state files =', found)\n"
+    )
+    result = container.exec_run(["python3", "-c", probe, gateway, "hub"])
+    out = result.output.decode()
+    evidence.text("inside the container", out)
+    assert result.exit_code == 0, out
+    facts = dict(line.split(" = ", 1) for line in out.splitlines() if " = " in line)
+    assert facts["uid"] != "0", "the user's server runs as root"
+    assert facts["NoNewPrivs"] == "1"
+    assert int(facts["CapEff"], 16) == 0, f"effective capabilities {facts['CapEff']}"
+    assert facts["docker.sock"] == "False", "the Docker socket is inside the user's container"
+    assert facts["DOCKER_HOST"] == "False"
+    reachable = [k for k, v in facts.items() if k.startswith("tcp ") and v == "True"]
+    assert not reachable, f"a Docker API port answers from the user's container: {reachable}"
+    assert facts["hub state files"] == "[]", f"hub state visible to the user: {facts['hub state files']}"
+
+
+def test_only_the_proxy_is_published_on_loopback(stack, alice_server, evidence):
+    """The hub publishes only port 8000, on 127.0.0.1 (also by the compose file's default); the hub API
+    port 8081 and the user servers are not published."""
+    bindings = stack.hub().attrs["HostConfig"]["PortBindings"] or {}
+    evidence.fact("hub ports", {k: [(b["HostIp"], b["HostPort"]) for b in v] for k, v in bindings.items()})
+    assert list(bindings) == ["8000/tcp"], f"the hub publishes {list(bindings)}"
+    assert {b["HostIp"] for b in bindings["8000/tcp"]} == {"127.0.0.1"}
+    default = compose_config()["services"]["hub"]["ports"]
+    evidence.fact("compose default", [(p["host_ip"], p["published"], p["target"]) for p in default])
+    assert [(p["host_ip"], p["target"]) for p in default] == [("127.0.0.1", 8000)]
+    published = {c.name: c.attrs["HostConfig"]["PortBindings"] for c in stack.user_containers()
+                 if c.attrs["HostConfig"]["PortBindings"]}
+    assert not published, f"user containers publish ports: {published}"
