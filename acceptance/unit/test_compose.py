@@ -7,6 +7,7 @@ from acceptance import settings
 from acceptance.stack import ComposeUnavailable, compose_config
 from images.build import HUB_IMAGE
 
+
 def render(**overrides) -> dict:
     try:
         return compose_config(**overrides)
