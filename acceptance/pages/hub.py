@@ -143,6 +143,17 @@ class SpawnPage:
                 from None
 
 
+    def start_failing(self, profile_name: str) -> str:
+        """Start a profile that must fail; the error the hub shows: on the form again when the spawn
+        fails at once, else on the progress page ("Spawn failed: ...")."""
+        self.profile.select_option(label=profile_name)
+        self.form.get_by_role("button", name="Start").click()
+        error = self.page.locator(".spawn-error-msg").or_(
+            self.page.locator("#progress-message", has_text="Spawn failed"))
+        expect(error).to_be_visible(timeout=Timeouts.spawn * 1000)
+        return error.inner_text().strip()
+
+
 class AdminPage:
     """JupyterHub's React admin panel; rows carry data-testid user-row-<user>[-<server>]."""
 

@@ -40,3 +40,12 @@ def start_from_hub_home(page, servers, profile, server: str = "") -> None:
     spawn.start(profile.name, lands_on=rf"{prefix}{re.escape(profile.default_url)}")
     status = page.request.get(page.url).status  # the landing URL must serve the app, not an error page
     assert status == 200, f"{profile.name} landed on {page.url}, which answers HTTP {status}"
+
+
+def allocate_past_the_memory_limit(container, profile) -> int:
+    """Run a process in the container that allocates twice the profile's memory limit; its exit code
+    (137: killed by the kernel's OOM killer)."""
+    chunk = 64 * 1024 * 1024
+    hog = (f"chunks = []\nfor _ in range({(profile.mem_bytes * 2) // chunk}):\n"
+           f"    chunks.append(bytearray({chunk}))\nprint('allocated', len(chunks) * {chunk})\n")
+    return container.exec_run(["python3", "-c", hog]).exit_code

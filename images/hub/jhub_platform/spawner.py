@@ -2,12 +2,9 @@
 from __future__ import annotations
 
 from docker.errors import ImageNotFound
+from jupyterhub.spawner import SpawnException
 from traitlets import directional_link
 from wrapspawner import ProfilesSpawner
-
-
-class ImageMissing(RuntimeError):
-    """A profile's image is not on the Docker host and may not be pulled."""
 
 
 class PlatformProfilesSpawner(ProfilesSpawner):
@@ -27,9 +24,10 @@ class PlatformProfilesSpawner(ProfilesSpawner):
             await child.docker("inspect_image", child.image)
         except ImageNotFound:
             label = next((p[0] for p in self.profiles if p[1] == self.child_profile), self.child_profile)
-            raise ImageMissing(f"The image {child.image} of the profile '{label}' is not on this Docker host. "
-                               "Ask the administrator to build it (nox -s images), or choose another profile.") \
-                from None
+            # SpawnException: JupyterHub shows its message to the user (spawn form, progress page, API)
+            raise SpawnException(f"The image {child.image} of the profile '{label}' is not on this Docker host. "
+                                 "Ask the administrator to build it (nox -s images), or choose another profile.",
+                                 reason="image_missing") from None
 
     def select_profile(self, profile):
         # wrapspawner 1.0.1: a spawn with no/unknown 'profile' (REST API) keeps the

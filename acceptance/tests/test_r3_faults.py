@@ -1,0 +1,180 @@
+"""Reliability 3: Faults, Nothing Lost - a hub restart, a user container killed from outside, a
+process past its memory limit, a profile whose image is missing, and `docker compose down` then
+`up`: the platform recovers, and no server, account or file is lost."""
+import re
+
+import httpx
+import pytest
+
+from acceptance.fixtures import another_stack, hub_user
+from acceptance.hub_api import HubSession
+from acceptance.hub_config import effective_config_in_hub
+from acceptance.pages import HomePage, LoginPage
+from acceptance.polling import wait_for
+from acceptance.servers import Servers
+from acceptance.settings import Timeouts, profiles
+from acceptance.tests.flows import allocate_past_the_memory_limit
+
+pytestmark = pytest.mark.r3
+LAB = profiles()[0]
+SMALLEST_MEMORY = min(profiles(), key=lambda p: p.mem_bytes)
+MISSING = {"key": "missing-image", "name": "Missing image - 1 CPU / 1GB", "image": "local/no-such-image:latest",
+           "cpus": 1, "memory": "1G", "default_url": "/lab", "app": "lab"}
+
+
+@pytest.fixture(scope="module")
+def carol(stack):
+    with hub_user(stack.hub_url, "carol") as user:
+        yield user
+
+
+@pytest.fixture
+def carols_servers(carol, stack):
+    """Carol starting and stopping her own servers with her own token."""
+    s = Servers(carol.api, stack)
+    yield s
+    s.stop_all_started()
+
+
+def count_lost_files(servers: Servers, files: dict[tuple[str, str], tuple[str, str]]) -> int:
+    """How many of {(user, server): (filename, content)} are gone or changed."""
+    return sum(servers.home_file(user, name, filename) != content
+               for (user, name), (filename, content) in files.items())
+
+
+def test_servers_sessions_and_files_survive_a_hub_restart(stack, servers, carol, carols_servers, page, tally,
+                                                           evidence):
+    """The hub restarts while two users' servers run: the servers keep running (same containers), the
+    hub re-attaches, the user's browser session still works, no file is lost."""
+    running = {("admin", "r3-restart"): servers.start("admin", "r3-restart", LAB),
+               ("carol", ""): carols_servers.start("carol", "", LAB)}
+    files = {key: (f"before-restart-{key[0]}.txt", f"{key[0]} wrote this before the hub restart")
+             for key in running}
+    for (user, name), (filename, content) in files.items():
+        servers.write_home_file(user, name, filename, content)
+    LoginPage(page).open().log_in(carol.name, carol.password)
+
+    stack.restart_hub()
+    tally("faults injected")
+
+    lost = [f"{u}/{n or '(default)'}" for (u, n), s in running.items()
+            if not (servers.container(u, n).id == s.container.id and servers.container(u, n).status == "running"
+                    and (servers.api.server(u, n) or {}).get("ready"))]
+    tally("servers lost on hub restart", len(lost))
+    lost_files = count_lost_files(servers, files)
+    tally("files lost", lost_files)
+    evidence.fact("servers kept", f"{len(running) - len(lost)} of {len(running)}")
+    assert not lost, f"servers lost on hub restart: {lost}"
+    assert lost_files == 0
+    assert carol.api.server_get("/user/carol/api/status").status_code == 200, "Carol's server does not answer"
+    HomePage(page).open()
+    evidence.screenshot(page, "Carol's home after the restart")
+    assert page.url.endswith("/hub/home"), f"Carol's browser session ended with the restart: at {page.url}"
+
+
+def test_a_killed_user_container_is_noticed_and_restarts_with_files_intact(stack, carols_servers, tally, evidence):
+    """Carol's container killed from outside: the hub notices within its poll interval, Carol starts
+    her server again, her files are intact."""
+    poll = effective_config_in_hub(stack)["Spawner"]["poll_interval"]
+    server = carols_servers.start("carol", "", LAB)
+    carols_servers.write_home_file("carol", "", "before-kill.txt", "still here")
+    server.container.kill()
+    tally("faults injected")
+    wait_for(lambda: carols_servers.api.server("carol", "") is None, timeout=3 * poll + Timeouts.http,
+             what=f"the hub to notice Carol's killed server (poll_interval {poll} s)")
+    carols_servers.wait_stopped_and_removed("carol", "")
+    evidence.fact("noticed", f"the hub dropped the server; poll_interval {poll} s")
+    again = carols_servers.start("carol", "", LAB)
+    assert again.container.id != server.container.id
+    lost = int(carols_servers.home_file("carol", "", "before-kill.txt") != "still here")
+    tally("files lost", lost)
+    assert lost == 0, "before-kill.txt was lost with the killed container"
+
+
+def test_a_process_past_the_memory_limit_is_killed_and_the_next_spawn_works(stack, carols_servers, tally, evidence):
+    """A process allocating past the limit is killed; the hub stays healthy and the next spawn works."""
+    server = carols_servers.start("carol", "", SMALLEST_MEMORY)
+    exit_code = allocate_past_the_memory_limit(server.container, SMALLEST_MEMORY)
+    tally("faults injected")
+    evidence.fact("allocator", f"exit code {exit_code} ({SMALLEST_MEMORY.memory} limit)")
+    assert exit_code == 137, f"the allocator was not killed (exit {exit_code})"
+    assert httpx.get(f"{stack.hub_url}/hub/health", timeout=Timeouts.http).status_code == 200
+    carols_servers.stop("carol", "")
+    again = carols_servers.start("carol", "", SMALLEST_MEMORY)
+    evidence.fact("next spawn", f"ready in {again.spawn_seconds:.1f} s")
+
+
+# --- a second stack: the platform's profiles plus one whose image does not exist ------------
+@pytest.fixture(scope="module")
+def scratch(request):
+    with another_stack(request, "faults", extra_profiles=[MISSING]) as run:
+        yield run
+
+
+@pytest.fixture(scope="module")
+def scratch_admin(scratch):
+    with hub_user(scratch.hub_url, "admin") as user:
+        yield user
+
+
+def test_a_profile_with_a_missing_image_fails_clearly_and_others_still_start(scratch, scratch_admin, browser,
+                                                                             tally, evidence):
+    """Starting a profile whose image is missing shows a message naming the image in the browser; the hub
+    stays healthy and another profile starts."""
+    context = browser.new_context(base_url=scratch.hub_url)
+    try:
+        page = context.new_page()
+        LoginPage(page).open().log_in(scratch_admin.name, scratch_admin.password)
+        text = HomePage(page).open().start_my_server().start_failing(MISSING["name"])
+        tally("faults injected")
+        evidence.screenshot(page, "spawn failed")
+    finally:
+        context.close()
+    evidence.fact("message", text)
+    assert re.search(rf"The image {re.escape(MISSING['image'])} of the profile '{MISSING['name']}' is not on this "
+                     "Docker host", text), f"unclear message: {text!r}"
+    assert scratch.hub_state() == "running"
+    assert httpx.get(f"{scratch.hub_url}/hub/health", timeout=Timeouts.http).status_code == 200
+    servers = Servers(scratch_admin.api, scratch)
+    try:
+        other = servers.start("admin", "", LAB)
+        evidence.fact("then", f"{LAB.name} started in {other.spawn_seconds:.1f} s")
+    finally:
+        servers.stop_all_started()
+
+
+def test_compose_down_and_up_keeps_every_user_password_and_file(scratch, scratch_admin, tally, evidence):
+    """`docker compose down` then `up` (no -v), user servers stopped first: every account, password and
+    file is still there."""
+    with hub_user(scratch.hub_url, "dave") as dave:
+        passwords = {"admin": scratch_admin.password, "dave": dave.password}
+        servers = Servers(scratch_admin.api, scratch)
+        files = {}
+        for user in passwords:
+            servers.start(user, "", LAB)
+            files[(user, "")] = (f"{user}-notes.txt", f"{user}'s notes before compose down")
+            servers.write_home_file(user, "", *files[(user, "")])
+            servers.stop(user, "")
+        accounts_before = scratch.native_accounts()
+        hub_before = scratch.hub().id
+
+        scratch.compose_down_up()
+        tally("faults injected")
+
+        assert scratch.hub().id != hub_before, "compose up did not make a new hub container"
+        assert scratch.native_accounts() == accounts_before, "accounts or passwords changed"
+        for user, password in passwords.items():
+            session = HubSession(scratch.hub_url)
+            try:
+                session.login(user, password)  # raises if the password no longer works
+            finally:
+                session.close()
+        try:
+            for user in passwords:
+                servers.start(user, "", LAB)
+            lost = count_lost_files(servers, files)
+        finally:
+            servers.stop_all_started()
+    tally("files lost", lost)
+    evidence.fact("after down/up", f"{len(accounts_before)} accounts, {len(files) - lost} of {len(files)} files")
+    assert lost == 0
