@@ -25,7 +25,7 @@ class SignupPage:
         self.page.locator("#password_input").fill(password)
         self.page.locator("#password_confirmation_input").fill(password if confirmation is None else confirmation)
         if two_factor:
-            self.page.locator("#2fa").check()
+            self.page.locator("[id='2fa']").check()  # an id starting with a digit
 
     def sign_up(self, username: str, password: str, confirmation: str | None = None, two_factor: bool = False) -> str:
         self.fill(username, password, confirmation, two_factor)
@@ -59,7 +59,7 @@ class LoginPage:
         self.page.locator("#username_input").fill(username)
         self.page.locator("#password_input").fill(password)
         if otp is not None:
-            self.page.locator("#2fa_input").fill(otp)
+            self.page.locator("[id='2fa_input']").fill(otp)
         self.page.locator("#login_submit").click()
 
     def log_in(self, username: str, password: str, otp: str | None = None) -> HomePage:
@@ -177,3 +177,31 @@ class AdminPage:
         row = self.row(user, server)
         row.get_by_role("button", name="Stop Server").click()
         expect(row.get_by_role("button", name="Start Server")).to_be_visible(timeout=Timeouts.stop * 1000)
+
+
+class AuthorizePage:
+    """NativeAuthenticator's authorization area (/hub/authorize, admins only): a row per signup with an
+    Authorize / Unauthorize button."""
+
+    def __init__(self, page: Page):
+        self.page = page
+
+    def open(self) -> AuthorizePage:
+        self.page.goto("/hub/authorize")
+        expect(self.page.get_by_role("table")).to_be_visible()
+        return self
+
+    def row(self, username: str) -> Locator:
+        return self.page.get_by_role("row").filter(has=self.page.get_by_role("cell", name=username, exact=True))
+
+    def _toggle(self, username: str, button: str) -> None:
+        self.row(username).get_by_role("button", name=button, exact=True).click()
+        self.open()
+
+    def authorize(self, username: str) -> None:
+        self._toggle(username, "Authorize")
+        expect(self.row(username).get_by_role("button", name="Unauthorize", exact=True)).to_be_visible()
+
+    def unauthorize(self, username: str) -> None:
+        self._toggle(username, "Unauthorize")
+        expect(self.row(username).get_by_role("button", name="Authorize", exact=True)).to_be_visible()
