@@ -54,10 +54,11 @@ def step_of(item: pytest.Item) -> str | None:
 
 
 def check_title(item: pytest.Item) -> str:
-    """First line of the test's docstring (its name if it has none), plus the parameter id."""
+    """The first paragraph of the test's docstring, on one line (its name if it has none), plus the parameter id."""
     fn = getattr(item, "function", None)
     doc = inspect.getdoc(fn) if fn is not None else None
-    title = doc.strip().splitlines()[0].strip() if doc and doc.strip() else getattr(item, "originalname", item.name)
+    first_paragraph = doc.strip().split("\n\n")[0] if doc and doc.strip() else ""
+    title = " ".join(first_paragraph.split()) or getattr(item, "originalname", item.name)
     callspec = getattr(item, "callspec", None)
     # Parameters other than pytest-playwright's browser tell the variants apart.
     if callspec is not None and doc and set(callspec.params) - {"browser_name"}:

@@ -492,3 +492,18 @@ def test_no_report_without_step_marked_tests(pytester, tmp_path):
     result.assert_outcomes(passed=1)
     assert not outdir.exists()
     assert "deployment report" not in result.stdout.str()
+
+
+def test_check_title_is_the_docstrings_first_paragraph_on_one_line():
+    from types import SimpleNamespace
+
+    from acceptance.report.plugin import check_title
+
+    def fn():
+        """The hub restarts while servers run: they keep running,
+        and no file is lost.
+
+        Details that are not part of the title."""
+
+    item = SimpleNamespace(function=fn, name="test_x", originalname="test_x")
+    assert check_title(item) == "The hub restarts while servers run: they keep running, and no file is lost."
