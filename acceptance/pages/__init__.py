@@ -2,4 +2,5 @@
 from acceptance.pages.apps import LabPage, MarimoPage, VSCodePage
 from acceptance.pages.hub import AdminPage, AuthorizePage, HomePage, LoginPage, SignupPage, SpawnPage
 
-__all__ = ["AdminPage", "AuthorizePage", "HomePage", "LabPage", "LoginPage", "MarimoPage", "SignupPage", "SpawnPage", "VSCodePage"]
+__all__ = ["AdminPage", "AuthorizePage", "HomePage", "LabPage", "LoginPage", "MarimoPage", "SignupPage", "SpawnPage",
+           "VSCodePage"]

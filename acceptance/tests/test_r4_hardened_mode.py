@@ -48,8 +48,9 @@ def login_result(hub_url: str, username: str, password: str, otp: str | None = N
 def test_production_settings_are_in_effect(production, evidence):
     """Sign-up is not open, allow_all is off, allowed_users is the listed users plus the admin, OTP is on."""
     cfg = effective_config_in_hub(production)
-    facts = {"open_signup": cfg["NativeAuthenticator"]["open_signup"], "allow_all": cfg["Authenticator"]["allow_all"],
-             "allowed_users": cfg["Authenticator"]["allowed_users"], "allow_2fa": cfg["NativeAuthenticator"]["allow_2fa"]}
+    native, auth = cfg["NativeAuthenticator"], cfg["Authenticator"]
+    facts = {"open_signup": native["open_signup"], "allow_all": auth["allow_all"],
+             "allowed_users": auth["allowed_users"], "allow_2fa": native["allow_2fa"]}
     for k, v in facts.items():
         evidence.fact(k, v)
     assert facts == {"open_signup": False, "allow_all": False, "allowed_users": sorted(["admin", LISTED, OTP_USER]),
