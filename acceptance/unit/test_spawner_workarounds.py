@@ -1,6 +1,7 @@
 """jhub_platform.spawner and .compat: workarounds for wrapspawner, dockerspawner and nativeauthenticator."""
 from __future__ import annotations
 
+import asyncio
 from types import SimpleNamespace
 
 import pytest
@@ -136,3 +137,32 @@ def test_statsd_patch_second_call_is_noop(login_handler_without_statsd):
     patched = login_handler_without_statsd.statsd
     assert patch_nativeauthenticator_statsd() is False
     assert login_handler_without_statsd.statsd is patched
+
+
+def _with_docker_child(pull_policy: str, image_present: bool) -> PlatformProfilesSpawner:
+    """A wrapper whose child looks like a DockerSpawner with `pull_policy`; its image is there or not."""
+    from docker.errors import ImageNotFound
+
+    async def docker(method, image):
+        assert method == "inspect_image"
+        if not image_present:
+            raise ImageNotFound(f"No such image: {image}")
+        return {"Id": "sha256:x"}
+
+    w = wrapper()
+    w.select_profile("second")
+    child = SimpleNamespace(pull_policy=pull_policy, image="local/gone:latest", docker=docker)
+    w._trait_values["child_spawner"] = child  # a stand-in, not a Spawner: skip the trait's validation
+    return w
+
+
+def test_check_image_names_the_missing_image_and_profile():
+    from jupyterhub.spawner import SpawnException
+
+    with pytest.raises(SpawnException, match=r"The image local/gone:latest of the profile 'Second' is not on this"):
+        asyncio.run(_with_docker_child("never", image_present=False).check_image())
+
+
+@pytest.mark.parametrize(("policy", "present"), [("never", True), ("ifnotpresent", False), ("always", False)])
+def test_check_image_passes_when_present_or_pullable(policy, present):
+    asyncio.run(_with_docker_child(policy, image_present=present).check_image())
