@@ -108,9 +108,11 @@ def _versions(run: StackRun) -> dict[str, str]:
 
 @contextmanager
 def another_stack(request, label: str, **kwargs):
-    """A second copy of the platform (its own project, prefix and port) for one test module:
-    started with `kwargs` (StackRun's extra_env, extra_profiles), removed afterwards, clean-up checked.
-    Its hub log and containers are attached to the report when a test of the module failed."""
+    """A second copy of the platform (its own project, prefix and port): started with `kwargs`
+    (StackRun's extra_env, extra_profiles), removed afterwards, clean-up checked. Its hub log and
+    containers are attached to the report when a test failed meanwhile.
+    Use it from session-scoped fixtures: pytest-playwright's browser parametrization reorders tests
+    across modules, so a module-scoped fixture may be set up twice."""
     collector = get_collector(request.config)
     run = StackRun(**kwargs)
     collector.set_info(f"{label} stack", f"{run.project} at {run.hub_url}")

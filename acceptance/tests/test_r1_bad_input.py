@@ -102,7 +102,7 @@ LOGIN_CASES = [
 ]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def login_victim(stack):
     return "loginvictim", sign_up(stack.hub_url, "loginvictim")
 

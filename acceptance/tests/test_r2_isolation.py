@@ -14,13 +14,13 @@ SECRET_FILE, SECRET = "alice-private.txt", "alice's private numbers: 4 8 15 16 2
 HUB_STATE_FILES = ("jupyterhub.sqlite", "jupyterhub_cookie_secret", "proxy_auth_token")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def alice(stack):
     with hub_user(stack.hub_url, "alice") as user:
         yield user
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def bob(stack):
     with hub_user(stack.hub_url, "bob") as user:
         yield user

@@ -22,7 +22,7 @@ MISSING = {"key": "missing-image", "name": "Missing image - 1 CPU / 1GB", "image
            "cpus": 1, "memory": "1G", "default_url": "/lab", "app": "lab"}
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def carol(stack):
     with hub_user(stack.hub_url, "carol") as user:
         yield user
@@ -105,13 +105,13 @@ def test_a_process_past_the_memory_limit_is_killed_and_the_next_spawn_works(stac
 
 
 # --- a second stack: the platform's profiles plus one whose image does not exist ------------
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def scratch(request):
     with another_stack(request, "faults", extra_profiles=[MISSING]) as run:
         yield run
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def scratch_admin(scratch):
     with hub_user(scratch.hub_url, "admin") as user:
         yield user

@@ -18,13 +18,13 @@ PRODUCTION_ENV = {"AUTH_MODE": "production", "ALLOWED_USERS": f"{LISTED},{OTP_US
 NOT_YET = "has not been authorized by an administrator yet"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def production(request):
     with another_stack(request, "production", extra_env=PRODUCTION_ENV) as run:
         yield run
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def production_admin(production):
     return "admin", sign_up(production.hub_url, "admin")
 
