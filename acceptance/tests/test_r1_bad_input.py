@@ -118,6 +118,9 @@ def test_bad_login_is_refused_clearly_and_changes_nothing(stack, login_victim, w
     assert message == "Invalid username or password.", f"login as {username!r}: {message!r}"
     assert "/hub/login" in watched_page.url
     assert_nothing_ran(watched_page)
+    # the login page renders the username back into its form: as inert text, intact
+    echoed = watched_page.locator("#username_input").get_attribute("val")
+    assert echoed == username, f"the username came back as {echoed!r}"
     assert stack.native_accounts() == before
     assert_hub_healthy(stack)
     LoginPage(watched_page).open().log_in(*login_victim)  # the real password still works (resets the count)

@@ -92,3 +92,16 @@ def test_run_prefix_prefixes_every_name():
     names += [v["name"] for v in stack["volumes"].values()]
     assert all(n.startswith("jhvabc123") for n in names), names
     assert stack["services"]["hub"]["environment"]["NAME_PREFIX"] == "jhvabc123-"
+
+
+def test_default_environment_locks_accounts_polls_servers_never_pulls(hub):
+    env = hub["environment"]
+    assert (env["LOGIN_MAX_FAILURES"], env["LOGIN_LOCK_SECONDS"]) == ("5", "600")
+    assert env["SPAWNER_POLL_INTERVAL"] == "10"
+    assert env["IMAGE_PULL_POLICY"] == "never"
+
+
+def test_profiles_file_can_be_mounted_from_elsewhere(tmp_path):
+    other = tmp_path / "profiles.yaml"
+    hub = render(PROFILES_HOST_FILE=str(other))["services"]["hub"]
+    assert mount(hub, "/etc/jupyterhub/profiles.yaml")["source"] == str(other)
