@@ -62,7 +62,11 @@ def check_title(item: pytest.Item) -> str:
     callspec = getattr(item, "callspec", None)
     # Parameters other than pytest-playwright's browser tell the variants apart.
     if callspec is not None and doc and set(callspec.params) - {"browser_name"}:
-        title = f"{title} [{callspec.id}]"
+        param_id = callspec.id
+        browser = callspec.params.get("browser_name")
+        if browser:  # every check runs in the same browser: its name would only repeat
+            param_id = param_id.removeprefix(f"{browser}-").removesuffix(f"-{browser}")
+        title = f"{title} [{param_id}]"
     return title
 
 

@@ -507,3 +507,16 @@ def test_check_title_is_the_docstrings_first_paragraph_on_one_line():
 
     item = SimpleNamespace(function=fn, name="test_x", originalname="test_x")
     assert check_title(item) == "The hub restarts while servers run: they keep running, and no file is lost."
+
+
+def test_check_title_names_the_parameter_but_not_the_browser():
+    from types import SimpleNamespace
+
+    from acceptance.report.plugin import check_title
+
+    def fn():
+        """A bad signup is refused."""
+
+    callspec = SimpleNamespace(params={"browser_name": "chromium", "username": "x"}, id="chromium-short password")
+    item = SimpleNamespace(function=fn, name="test_x", originalname="test_x", callspec=callspec)
+    assert check_title(item) == "A bad signup is refused. [short password]"
