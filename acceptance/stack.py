@@ -196,7 +196,9 @@ class StackRun:
         result = self.hub().exec_run(list(cmd))
         out = result.output.decode(errors="replace")
         if result.exit_code != 0:
-            raise AssertionError(f"{' '.join(cmd)} in the hub exited {result.exit_code}: {out[-1500:]}")
+            command = " ".join(cmd)
+            command = command if len(command) <= 100 else command[:100] + " ..."
+            raise AssertionError(f"`{command}` in the hub exited {result.exit_code}: {out[-1500:]}")
         return out
 
     def hub_python(self, script: str) -> str:
@@ -213,12 +215,12 @@ class StackRun:
             " 'has_2fa': bool(t)} for u, p, a, t in rows}))\n"))
 
     def secrets(self) -> dict[str, str]:
-        """The hub's cookie secret and proxy token as stored in its volume, and the token the running
-        proxy process was given."""
+        """The hub's cookie secret and proxy token as stored in its volume (None: no such file), and the
+        token the running proxy process was given."""
         return json.loads(self.hub_python(
             "import json, os, glob\n"
-            "out = {n: open('/srv/jupyterhub/' + n).read().strip() for n in "
-            "('jupyterhub_cookie_secret', 'proxy_auth_token')}\n"
+            "files = {n: '/srv/jupyterhub/' + n for n in ('jupyterhub_cookie_secret', 'proxy_auth_token')}\n"
+            "out = {n: open(f).read().strip() if os.path.exists(f) else None for n, f in files.items()}\n"
             "for env in glob.glob('/proc/[0-9]*/environ'):\n"
             "    try:\n"
             "        cmd = open(env.replace('environ', 'cmdline'), 'rb').read()\n"
