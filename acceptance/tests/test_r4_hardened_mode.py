@@ -88,7 +88,14 @@ def test_a_self_signup_can_log_in_only_while_the_admin_approves_it(production, p
 
 def test_only_listed_or_approved_users_get_in(production, production_admin, tally, evidence):
     """A listed user logs in right after signup; an unlisted, unapproved one and an unknown one are refused."""
-    listed = sign_up(production.hub_url, LISTED)
+    listed = "Listed-Passw0rd-5"
+    session = HubSession(production.hub_url)
+    try:
+        signup = session.signup(LISTED, listed)
+    finally:
+        session.close()
+    evidence.fact("listed user's signup says", signup.message)
+    assert signup.ok and "approved in advance" in signup.message, f"listed user's signup: {signup.message!r}"
     stranger = sign_up(production.hub_url, "stranger")
     results = {LISTED: login_result(production.hub_url, LISTED, listed),
                "stranger": login_result(production.hub_url, "stranger", stranger),

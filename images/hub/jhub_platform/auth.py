@@ -1,6 +1,7 @@
 """NativeAuthenticator as the platform uses it: the same accounts, forms and /hub/authorize
 area, plus
-- messages that say which rule a refused signup broke, and that a login is locked;
+- messages that say which rule a refused signup broke, that a login is locked, and that a
+  user approved in advance (production mode's allowed_users) may log in at once;
 - with allow_all off (production mode), users the admin approved at /hub/authorize are
   allowed too: JupyterHub's check_allowed would otherwise admit only `allowed_users`, so
   an approved self-signup could never log in.
@@ -26,6 +27,10 @@ class PlatformSignUpHandler(SignUpHandler):
             reason = self.authenticator.signup_refusal(self.get_body_argument("username", "", strip=False),
                                                        self.get_body_argument("signup_password", "", strip=False))
             message = reason or message
+        elif user is not None and user.is_authorized and alert == "alert-info":
+            # upstream says "sent to the admin" also to users approved in advance (allowed_users)
+            alert = "alert-success"
+            message = "The signup was successful! You were approved in advance: you can log in now."
         return alert, message
 
 
