@@ -96,7 +96,7 @@ def _versions(run: StackRun) -> dict[str, str]:
         "    print(d, m.version(d))\n"
         "print('python', platform.python_version())\n"
     )
-    out = run.hub_exec("python3", "-c", script)
+    out = run.hub_python(script)
     versions = dict(line.split(" ", 1) for line in out.strip().splitlines())
     versions["configurable-http-proxy"] = run.hub_exec("configurable-http-proxy", "--version").strip()
     info = run.docker.version()
@@ -130,11 +130,8 @@ def another_stack(request, label: str, **kwargs):
 def sign_up(hub_url: str, username: str, password: str | None = None) -> str:
     """Sign a user up over HTTP (the browser flow is Test 1's); returns the password."""
     password = password or Accounts.new_password()
-    session = HubSession(hub_url)
-    try:
+    with HubSession(hub_url) as session:
         result = session.signup(username, password)
-    finally:
-        session.close()
     if not result.ok and "has been sent to the admin" not in result.message:
         pytest.fail(f"could not sign up {username!r} at {hub_url}: {result.message or result.alert}", pytrace=False)
     return password
@@ -184,10 +181,9 @@ def admin(stack, accounts) -> tuple[str, str]:
 @pytest.fixture(scope="session")
 def admin_api(stack, admin) -> HubAPI:
     """The hub REST API with a token of the admin."""
-    session = HubSession(stack.hub_url)
-    session.login(*admin)
-    api = HubAPI(stack.hub_url, session.create_token(admin[0], "acceptance harness"))
-    session.close()
+    with HubSession(stack.hub_url) as session:
+        session.login(*admin)
+        api = HubAPI(stack.hub_url, session.create_token(admin[0], "acceptance harness"))
     yield api
     api.close()
 

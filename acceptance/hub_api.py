@@ -35,6 +35,12 @@ class HubSession:
     def close(self) -> None:
         self.http.close()
 
+    def __enter__(self) -> HubSession:
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.close()
+
     def _xsrf(self, path: str) -> str:
         r = self.http.get(path)
         r.raise_for_status()

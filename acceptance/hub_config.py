@@ -30,7 +30,7 @@ def load_effective_config(directory: str) -> dict:
 
 def effective_config_in_hub(stack) -> dict:
     """The config the running hub container evaluates (its env, its mounted files)."""
-    out = stack.hub_exec("python3", "-c", Path(__file__).read_text(), "/etc/jupyterhub")
+    out = stack.hub_python(Path(__file__).read_text(), "/etc/jupyterhub")
     return json.loads(out)
 
 

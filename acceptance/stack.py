@@ -201,8 +201,9 @@ class StackRun:
             raise AssertionError(f"`{command}` in the hub exited {result.exit_code}: {out[-1500:]}")
         return out
 
-    def hub_python(self, script: str) -> str:
-        return self.hub_exec("python3", "-c", script)
+    def hub_python(self, script: str, *args: str) -> str:
+        """Run a Python script in the hub container (its Python, its packages); its output."""
+        return self.hub_exec("python3", "-c", script, *args)
 
     def native_accounts(self) -> dict[str, dict]:
         """NativeAuthenticator's accounts, read from the hub's database: username -> its stored row

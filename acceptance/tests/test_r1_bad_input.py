@@ -80,11 +80,8 @@ def test_empty_username_is_refused_by_the_form_and_the_hub(stack, admin, page, t
     browser_message = signup.browser_refusal()
     evidence.fact("browser says", browser_message)
     assert browser_message, "the browser sent a signup with no username"
-    session = HubSession(stack.hub_url)
-    try:
+    with HubSession(stack.hub_url) as session:
         result = session.signup("", GOOD_PASSWORD)
-    finally:
-        session.close()
     tally("inputs tried", 2)
     evidence.fact("hub says", result.message)
     assert result.message == "Choose a username.", f"empty username: {result.message!r}"
@@ -133,11 +130,8 @@ def test_empty_login_form_is_refused(stack, page, tally, evidence):
     browser_message = page.locator("#username_input").evaluate("el => el.validationMessage")
     evidence.fact("browser says", browser_message)
     assert browser_message and "/hub/login" in page.url
-    session = HubSession(stack.hub_url)
-    try:
+    with HubSession(stack.hub_url) as session:
         accepted, message = session.login_attempt("", "")
-    finally:
-        session.close()
     tally("inputs tried", 2)
     evidence.fact("hub says", message)
     assert not accepted and message == "Invalid username or password."
@@ -152,8 +146,7 @@ def test_repeated_failed_logins_lock_the_account_until_the_lock_time_passes(stac
     evidence.fact("configured", f"lock after {failures} failed logins, for {lock_seconds} s")
     assert failures > 0, "account locking is off (allowed_failed_logins = 0)"
     password = sign_up(stack.hub_url, "locky")
-    session = HubSession(stack.hub_url)
-    try:
+    with HubSession(stack.hub_url) as session:
         for _ in range(failures):
             assert not session.try_login("locky", "Wrong-Passw0rd")
         locked_at = time.monotonic()
@@ -165,7 +158,5 @@ def test_repeated_failed_logins_lock_the_account_until_the_lock_time_passes(stac
         wait_for(lambda: session.try_login("locky", password), timeout=lock_seconds + Timeouts.http,
                  what=f"the lock of 'locky' to lift ({lock_seconds} s configured)", interval=1)
         lifted_after = time.monotonic() - locked_at
-    finally:
-        session.close()
     evidence.fact("lock lifted after", f"{lifted_after:.0f} s")
     assert lifted_after >= lock_seconds - 1, f"the lock lifted after {lifted_after:.0f} s, before {lock_seconds} s"

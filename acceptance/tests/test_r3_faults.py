@@ -171,11 +171,8 @@ def test_compose_down_and_up_keeps_every_user_password_and_file(scratch, scratch
         assert scratch.hub().id != hub_before, "compose up did not make a new hub container"
         assert scratch.native_accounts() == accounts_before, "accounts or passwords changed"
         for user, password in passwords.items():
-            session = HubSession(scratch.hub_url)
-            try:
+            with HubSession(scratch.hub_url) as session:
                 session.login(user, password)  # raises if the password no longer works
-            finally:
-                session.close()
         try:
             for user in passwords:
                 servers.start(user, "", LAB)

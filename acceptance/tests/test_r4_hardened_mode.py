@@ -38,11 +38,8 @@ def on_production(browser, production):
 
 
 def login_result(hub_url: str, username: str, password: str, otp: str | None = None) -> tuple[bool, str]:
-    session = HubSession(hub_url)
-    try:
+    with HubSession(hub_url) as session:
         return session.login_attempt(username, password, otp)
-    finally:
-        session.close()
 
 
 def test_production_settings_are_in_effect(production, evidence):
@@ -89,11 +86,8 @@ def test_a_self_signup_can_log_in_only_while_the_admin_approves_it(production, p
 def test_only_listed_or_approved_users_get_in(production, production_admin, tally, evidence):
     """A listed user logs in right after signup; an unlisted, unapproved one and an unknown one are refused."""
     listed = "Listed-Passw0rd-5"
-    session = HubSession(production.hub_url)
-    try:
+    with HubSession(production.hub_url) as session:
         signup = session.signup(LISTED, listed)
-    finally:
-        session.close()
     evidence.fact("listed user's signup says", signup.message)
     assert signup.ok and "approved in advance" in signup.message, f"listed user's signup: {signup.message!r}"
     stranger = sign_up(production.hub_url, "stranger")

@@ -78,14 +78,11 @@ def test_two_fresh_stacks_get_different_secrets_and_a_restart_keeps_them(stack, 
         assert ours[name] != theirs[name], f"two fresh stacks share the {name}"
     evidence.fact("fresh stacks", f"{stack.project} and {other.project}: different secrets")
 
-    session = HubSession(stack.hub_url)
-    try:
+    with HubSession(stack.hub_url) as session:
         session.login(*admin)
         stack.restart_hub()
         after = stack.secrets()
         home = session.http.get("/hub/home")
-    finally:
-        session.close()
     assert after == ours, "the secrets changed with a hub restart"
     assert home.status_code == 200, f"the session ended with the restart: /hub/home answered {home.status_code}"
     evidence.fact("after a hub restart", "same secrets; the logged-in session still works")

@@ -29,20 +29,14 @@ def test_weak_password_is_refused_with_a_clear_message(stack, page):
     """A 5-character password is refused with a message that names the 8-character minimum; no account is made."""
     message = SignupPage(page).open().sign_up("weakling", "abc12")
     assert "at least 8 characters" in message, f"weak password message: {message!r}"
-    session = HubSession(stack.hub_url)
-    try:
+    with HubSession(stack.hub_url) as session:
         assert not session.try_login("weakling", "abc12"), "the refused signup still created a working account"
-    finally:
-        session.close()
 
 
 def test_taken_username_is_refused_and_the_account_kept(stack, admin, page):
     """Signing up `admin` again is refused as taken; the admin's password still works."""
     message = SignupPage(page).open().sign_up("admin", "another-Passw0rd-123")
     assert "already in use" in message, f"taken-username message: {message!r}"
-    session = HubSession(stack.hub_url)
-    try:
+    with HubSession(stack.hub_url) as session:
         session.login(*admin)  # raises if the original password no longer works
-    finally:
-        session.close()
     assert httpx.get(f"{stack.hub_url}/hub/health", timeout=10).status_code == 200
