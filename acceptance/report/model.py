@@ -2,10 +2,15 @@
 
 Pure data and functions; the pytest plugin fills a Run, the renderers read it.
 
+The verdict fails closed: only what was seen to pass counts as passed.
+
 Statuses
-  check: passed | failed | error | skipped        ("error": setup/teardown failed)
-  step:  passed | failed | skipped | not run
-  run:   OPERATIONAL | DEGRADED | FAILED
+  check: unknown | passed | failed | error | skipped | xpass
+         (a check starts "unknown" and stays so unless its call ran; "error": setup/teardown
+         failed; "xpass": passed although marked xfail)
+  step:  passed (every check passed) | failed (a check failed or errored) |
+         incomplete (a check skipped, xpass or unknown) | not run (no checks)
+  run:   FAILED > DEGRADED > INCOMPLETE > PARTIAL > OPERATIONAL; see assess()
 """
 from __future__ import annotations
 
@@ -14,11 +19,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-PASSED, FAILED, ERROR, SKIPPED, NOT_RUN = "passed", "failed", "error", "skipped", "not run"
-CHECK_STATUSES = (PASSED, FAILED, ERROR, SKIPPED)
-STEP_STATUSES = (PASSED, FAILED, SKIPPED, NOT_RUN)
+PASSED, FAILED, ERROR, SKIPPED, XPASS, UNKNOWN = "passed", "failed", "error", "skipped", "xpass", "unknown"
+INCOMPLETE, NOT_RUN = "incomplete", "not run"
+CHECK_STATUSES = (PASSED, FAILED, ERROR, SKIPPED, XPASS, UNKNOWN)
+STEP_STATUSES = (PASSED, FAILED, INCOMPLETE, NOT_RUN)
 
-OPERATIONAL, DEGRADED, RUN_FAILED = "OPERATIONAL", "DEGRADED", "FAILED"
+RUN_STATUSES = ("FAILED", "DEGRADED", "INCOMPLETE", "PARTIAL", "OPERATIONAL")   # precedence: worst first
+RUN_FAILED, DEGRADED, RUN_INCOMPLETE, PARTIAL, OPERATIONAL = RUN_STATUSES
+
+# How a reason says what became of checks that did not pass.
+NOT_PASSED = {FAILED: "failed", ERROR: "errored", SKIPPED: "skipped",
+              XPASS: "passed unexpectedly (xpass)", UNKNOWN: "unfinished (no result)"}
 
 DEFAULT_TITLE = "JupyterHub Data Analytics Platform - Deployment Verification"
 
@@ -47,7 +58,7 @@ class Check:
     nodeid: str
     title: str
     step: str
-    status: str = PASSED
+    status: str = UNKNOWN
     duration_s: float = 0.0
     message: str = ""
     facts: dict[str, str] = field(default_factory=dict)
@@ -100,6 +111,18 @@ class Run:
     stack_error: str | None = None
     counts: dict[str, int] = field(default_factory=dict)     # measured counts only
     count_names: tuple[str, ...] = ()                         # listed even when not measured
+    expected_steps: list[str] | None = None   # the step ids that must run; None: every id of step_titles
+    exit_status: int | None = None            # pytest's exit status; None: not known
+    interrupted: str | None = None            # why the session ended early (Ctrl-C, pytest.exit, -x)
+    narrowed: str | None = None               # how the selection was narrowed (-m, -k, arguments, deselection)
+    unit_failures: list[str] = field(default_factory=list)   # tests outside the report that failed
+    build_status: dict[str, Any] | None = None  # images/build.py's status (plugin.read_build_status); None: not given
+    pytest_html: str | None = None            # pytest-html's report file
+    expected_state: dict[str, str] | None = None  # {"path": ..., "sha256": ...}
+
+    def __post_init__(self) -> None:
+        if self.expected_steps is None:
+            self.expected_steps = list(self.step_titles)
 
     @property
     def duration_s(self) -> float:
@@ -110,8 +133,18 @@ class Run:
         return build_steps(self.checks, self.step_titles)
 
     @property
+    def assessment(self) -> list[tuple[str, str]]:
+        return assess(self)
+
+    @property
     def status(self) -> str:
-        return overall_status(self.steps, self.stack_error)
+        found = self.assessment
+        return found[0][0] if found else OPERATIONAL
+
+    @property
+    def reasons(self) -> list[str]:
+        """Every reason the run is not OPERATIONAL, worst first."""
+        return [text for _, text in self.assessment]
 
     @property
     def summary(self) -> dict[str, int]:
@@ -123,21 +156,21 @@ class Run:
 
 
 def step_status(checks: list[Check]) -> str:
-    """failed if any check failed or errored, skipped if all skipped, not run if none, else passed."""
+    """not run if no checks, failed if any failed or errored, passed if all passed, else incomplete."""
     if not checks:
         return NOT_RUN
     if any(c.bad for c in checks):
         return FAILED
-    if all(c.status == SKIPPED for c in checks):
-        return SKIPPED
-    return PASSED
+    if all(c.ok for c in checks):
+        return PASSED
+    return INCOMPLETE
 
 
 def step_message(checks: list[Check]) -> str:
-    """The messages of the failed checks, one paragraph each."""
+    """The messages of the checks that did not pass, one paragraph each."""
     parts = []
     for c in checks:
-        if c.bad:
+        if not c.ok:
             text = c.message.strip() or f"{c.title}: {c.status}"
             parts.append(f"{c.title}: {text}" if len(checks) > 1 else text)
     return "\n\n".join(parts)
@@ -164,19 +197,81 @@ def build_steps(checks: list[Check], titles: dict[str, str]) -> list[Step]:
     return steps
 
 
-def overall_status(steps: list[Step], stack_error: str | None = None) -> str:
-    """FAILED: the stack could not start, or no step that ran passed (all failed/errored, or nothing verified).
-    OPERATIONAL: every step that ran passed (steps "not run" by a partial selection do not count).
-    DEGRADED: otherwise (some steps failed or were skipped, others passed).
+def first_line(text: str, limit: int = 200) -> str:
+    line = (text or "").strip().split("\n")[0].strip()
+    return line if len(line) <= limit else line[:limit].rstrip() + " …"
+
+
+def plural(n: int, word: str) -> str:
+    """1 check, 2 checks."""
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _listing(items: list[str], limit: int = 10) -> str:
+    more = f" and {len(items) - limit} more" if len(items) > limit else ""
+    return ", ".join(items[:limit]) + more
+
+
+def check_reasons(step: Step) -> list[tuple[str, str]]:
+    """One reason per status of the step's checks that did not pass: DEGRADED if failed or errored."""
+    out = []
+    for status in dict.fromkeys(c.status for c in step.checks if not c.ok):
+        checks = [c for c in step.checks if c.status == status]
+        named = "; ".join(f"{c.title} ({first_line(c.message)})" if c.message.strip() else c.title for c in checks)
+        text = f"{step.id}: {plural(len(checks), 'check')} {NOT_PASSED.get(status, status)}: {named}"
+        out.append((DEGRADED if checks[0].bad else RUN_INCOMPLETE, text))
+    return out
+
+
+def build_reasons(build: Mapping[str, Any] | None) -> list[tuple[str, str]]:
+    """The image build's status: unknown (ok None) is INCOMPLETE, a failed image DEGRADED; None: not given."""
+    if build is None:
+        return []
+    if build.get("ok") is None:
+        return [(RUN_INCOMPLETE, f"image build status unknown: {build.get('error') or 'no status'}")]
+    failed = [i for i in build.get("images", []) if i.get("ok") is not True]
+    if build["ok"] is True and not failed:
+        return []
+    if not failed:
+        return [(DEGRADED, "image build failed (no failed image named)")]
+    return [(DEGRADED, f"image build failed: {i.get('tag') or i.get('name') or '?'} "
+                       f"({first_line(str(i.get('error') or 'no error given'))})") for i in failed]
+
+
+def assess(run: Run) -> list[tuple[str, str]]:
+    """(run status, reason) for everything that keeps the run from OPERATIONAL, worst first.
+
+    FAILED      the stack could not start, or no step passed
+    DEGRADED    a check failed or errored, or an image did not build
+    INCOMPLETE  nothing failed but something was not verified: a check skipped, xpass or unfinished,
+                an expected step without checks (in a full run), the session interrupted, a non-zero
+                exit status, failed unit tests, the image build's status unknown
+    PARTIAL     the selection was narrowed (-m, -k, arguments, deselection); all else passed
+    OPERATIONAL no reason at all: every expected step ran and every check in it passed
     """
-    if stack_error:
-        return RUN_FAILED
-    ran = [s for s in steps if s.status != NOT_RUN]
-    if not ran or not any(s.status == PASSED for s in ran):
-        return RUN_FAILED
-    if all(s.status == PASSED for s in ran):
-        return OPERATIONAL
-    return DEGRADED
+    steps = run.steps
+    found: list[tuple[str, str]] = []
+    if run.stack_error:
+        found.append((RUN_FAILED, f"the stack could not start: {first_line(run.stack_error)}"))
+    if not any(s.status == PASSED for s in steps):
+        found.append((RUN_FAILED, "no step passed"))
+    for s in steps:
+        found += check_reasons(s)
+    ran = {s.id for s in steps if s.checks}
+    missing = [sid for sid in run.expected_steps or () if sid not in ran]
+    if run.narrowed:
+        not_run = f": {plural(len(missing), 'expected step')} not run ({_listing(missing)})" if missing else ""
+        found.append((PARTIAL, f"run narrowed with {run.narrowed}{not_run}"))
+    else:
+        found += [(RUN_INCOMPLETE, f"{sid}: expected step has no checks") for sid in missing]
+    if run.interrupted:
+        found.append((RUN_INCOMPLETE, f"session interrupted: {run.interrupted}"))
+    if run.exit_status:
+        found.append((RUN_INCOMPLETE, f"pytest exited with status {run.exit_status}"))
+    if run.unit_failures:
+        found.append((RUN_INCOMPLETE, f"unit tests failed: {_listing(run.unit_failures)}"))
+    found += build_reasons(run.build_status)
+    return sorted(found, key=lambda r: RUN_STATUSES.index(r[0]))
 
 
 def summarize(steps: list[Step]) -> dict[str, int]:

@@ -3,7 +3,11 @@
 Registered from the root conftest.py (pytest_plugins = ["acceptance.report.plugin", ...]).
 
 - Every test with a step marker (p1..p4, t1..t8, r1..r5) becomes a Check of that step;
-  tests without one (unit tests) are not part of the report.
+  tests without one (unit tests) are not part of the report, but their failures keep the
+  run from OPERATIONAL.
+- The verdict fails closed (model.assess): the session's exit status, an interruption
+  (Ctrl-C, pytest.exit, -x), a narrowed selection (-m, -k, arguments, deselection), expected
+  steps without checks and the image build's status (env IMAGE_BUILD_STATUS) all count.
 - Tests add evidence to their own check with the `evidence` fixture, and to the run's
   reliability counts with the `tally` fixture; fixtures add run facts through the
   collector (`deployment_report` fixture or get_collector(config)).
@@ -14,6 +18,7 @@ Registered from the root conftest.py (pytest_plugins = ["acceptance.report.plugi
 from __future__ import annotations
 
 import inspect
+import json
 import os
 import re
 import sys
@@ -89,6 +94,15 @@ def failure_message(call: pytest.CallInfo | None, rep: pytest.TestReport) -> str
     if crash is not None and getattr(crash, "message", None):
         return _trim(crash.message)
     return _trim(getattr(rep, "longreprtext", "") or "", keep_end=True)
+
+
+def xpass_reason(rep: pytest.TestReport) -> str | None:
+    """The xfail reason of a test that passed although marked xfail (strict or not); None otherwise."""
+    if rep.passed and hasattr(rep, "wasxfail"):
+        return str(rep.wasxfail)
+    if rep.failed and isinstance(rep.longrepr, str) and rep.longrepr.startswith("[XPASS(strict)]"):
+        return rep.longrepr.removeprefix("[XPASS(strict)]").strip()
+    return None
 
 
 def skip_reason(rep: pytest.TestReport) -> str:
@@ -189,6 +203,11 @@ class ReportCollector:
         self.run_attachments: list[Attachment] = []
         self.stack_error: str | None = None
         self.counts: dict[str, int] = {}
+        self.expected_steps: list[str] = list(self.step_titles)
+        self.expected_state: dict[str, str] | None = None
+        self.unit_failures: dict[str, None] = {}   # nodeids, in order
+        self.deselected = 0
+        self.interrupted: str | None = None
         self.problems: list[str] = []      # the plugin's own troubles, shown in the report
         self.written: dict[str, Path] = {}
         self._pw_folders: dict[str, Path | None] = {}
@@ -231,6 +250,14 @@ class ReportCollector:
         """The stack could not start: the report says so first, and its status is FAILED."""
         self.stack_error = _trim(str(message), limit=4000, keep_end=True) or "the stack could not start"
 
+    def expect_steps(self, step_ids: Iterable[str]) -> None:
+        """The steps this session must run for an OPERATIONAL verdict (default: every step)."""
+        self.expected_steps = [str(sid).upper() for sid in step_ids]
+
+    def set_expected_state(self, path: str | Path, sha256: str) -> None:
+        """The expected-state file the run was checked against, shown in the report's header."""
+        self.expected_state = {"path": str(path), "sha256": str(sha256)}
+
     def add_count(self, name: str, n: int = 1) -> None:
         """Adds n to a reliability count; n=0 records the count as measured, with nothing found."""
         self.counts[str(name)] = self.counts.get(str(name), 0) + int(n)
@@ -256,10 +283,16 @@ class ReportCollector:
             elif rep.skipped:
                 check.status, check.message = model.SKIPPED, skip_reason(rep)
         elif when == "call":
-            if rep.failed:
+            xpass = xpass_reason(rep)
+            if xpass is not None:
+                check.status = model.XPASS
+                check.message = _trim(f"marked xfail: {xpass}".rstrip(": "))
+            elif rep.failed:
                 check.status, check.message = model.FAILED, failure_message(call, rep)
             elif rep.skipped:
                 check.status, check.message = model.SKIPPED, skip_reason(rep)
+            else:
+                check.status = model.PASSED
         elif when == "teardown" and rep.failed:
             msg = "teardown: " + failure_message(call, rep)
             if check.bad:
@@ -279,7 +312,8 @@ class ReportCollector:
     # -- the report
     def build_run(self, profiles: list[dict[str, Any]] | None = None,
                   defaults: Mapping[str, str] | None = None,
-                  default_versions: Mapping[str, str] | None = None) -> Run:
+                  default_versions: Mapping[str, str] | None = None, **ending: Any) -> Run:
+        """The Run; `ending`: the session's end as Run fields (exit_status, narrowed, build_status, pytest_html)."""
         info = dict(self.info)
         for k, v in (defaults or {}).items():
             info.setdefault(k, v)
@@ -301,6 +335,11 @@ class ReportCollector:
             stack_error=self.stack_error,
             counts=dict(self.counts),
             count_names=tuple(settings.RELIABILITY_COUNTS),
+            expected_steps=list(self.expected_steps),
+            interrupted=self.interrupted,
+            unit_failures=list(self.unit_failures),
+            expected_state=self.expected_state,
+            **ending,
         )
 
 
@@ -385,11 +424,54 @@ def get_collector(config: pytest.Config) -> ReportCollector:
     return collector
 
 
+def _invocation_path(config: pytest.Config, value: str) -> Path:
+    """A path given on the command line, as pytest would read it: relative to where pytest was started."""
+    return Path(config.invocation_params.dir, os.path.expandvars(os.path.expanduser(str(value))))
+
+
 def _report_dir(config: pytest.Config) -> Path:
     option = config.getoption("report_dir", default=None)
-    if option:
-        return Path(config.invocation_params.dir, os.path.expanduser(str(option)))
-    return Path(settings.REPORTS_DIR)
+    return _invocation_path(config, option) if option else Path(settings.REPORTS_DIR)
+
+
+def html_report_path(config: pytest.Config) -> Path | None:
+    """pytest-html's report file (--html), None without it."""
+    option = getattr(config.option, "htmlpath", None)
+    return _invocation_path(config, option) if option else None
+
+
+def read_build_status(path: str | None) -> dict[str, Any] | None:
+    """images/build.py's status file: None if `path` is not set; {"ok": None, "error": ...} if it is
+    missing or malformed; else the file's {"ok": bool, "finished": ..., "images": [...]}."""
+    if not path:
+        return None
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        return {"ok": None, "error": f"could not read {path}: {e}"}
+    well_formed = (isinstance(data, dict) and isinstance(data.get("ok"), bool)
+                   and isinstance(data.get("images"), list) and all(isinstance(i, dict) for i in data["images"]))
+    if not well_formed:
+        return {"ok": None, "error": f"{path} is not a build status (want ok: bool, images: list of objects)"}
+    return data
+
+
+def narrowing(config: pytest.Config, deselected: int = 0) -> str | None:
+    """How the selection was narrowed: -m, -k, arguments other than the ini's testpaths, deselected tests."""
+    parts = [f"{flag} {value!r}" for flag, value in (("-m", config.option.markexpr), ("-k", config.option.keyword))
+             if value]
+    if config.args_source == pytest.Config.ArgsSource.ARGS:
+        whole = [(config.rootpath / p).resolve() for p in config.getini("testpaths")] or [config.rootpath.resolve()]
+        narrow = []
+        for arg in config.args:
+            path = _invocation_path(config, arg.split("::")[0]).resolve()
+            if "::" in arg or not any(path == w or path in w.parents for w in whole):
+                narrow.append(arg)
+        if narrow:
+            parts.append("arguments " + " ".join(narrow))
+    if deselected:
+        parts.append(f"{model.plural(deselected, 'test')} deselected")
+    return "; ".join(parts) or None
 
 
 def _profiles_for_report() -> tuple[list[dict[str, Any]], str | None]:
@@ -418,12 +500,11 @@ def _harness_versions() -> dict[str, str]:
     return out
 
 
-def _run_defaults(config: pytest.Config) -> dict[str, str]:
+def _run_defaults(config: pytest.Config, build: Mapping[str, Any] | None) -> dict[str, str]:
     args = " ".join(str(a) for a in config.invocation_params.args)
     out = {"Command": f"pytest {args}".strip()}
-    markexpr = getattr(config.option, "markexpr", "")
-    if markexpr:
-        out["Selection (-m)"] = markexpr
+    if build and build.get("ok") is True:
+        out["Images built"] = f"{model.plural(len(build['images']), 'image')}, finished {build.get('finished') or '?'}"
     return out
 
 
@@ -444,7 +525,7 @@ def pytest_configure(config: pytest.Config) -> None:
             config.addinivalue_line("markers", f"{sid.lower()}: {title}")
     get_collector(config)
     if not config.pluginmanager.has_plugin(_HOOK_NAME):
-        config.pluginmanager.register(_ArtifactsHook(config), _HOOK_NAME)
+        config.pluginmanager.register(_SessionHooks(config), _HOOK_NAME)
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -454,20 +535,34 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     rep = yield
+    collector = get_collector(item.config)
     if step_of(item) is not None:
-        collector = get_collector(item.config)
         try:
             collector.record(item, call, rep)
         except Exception:  # noqa: BLE001 - never break the run; say so in the report
             collector.problems.append(f"{item.nodeid}: {traceback.format_exc(limit=3)}")
+    elif rep.failed:
+        collector.unit_failures[item.nodeid] = None
     return rep
 
 
-class _ArtifactsHook:
-    """Per-config hook object: pytest_runtest_logreport gets no config of its own."""
+class _SessionHooks:
+    """Per-config hook object: these hooks get no config of their own."""
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
+
+    def pytest_deselected(self, items: list[pytest.Item]) -> None:
+        get_collector(self.config).deselected += len(items)
+
+    def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+        # Ctrl-C, pytest.exit() and pytest's own Interrupted (collection errors, session.shouldstop).
+        value = excinfo.value
+        if isinstance(value, pytest.exit.Exception):
+            text = f"pytest.exit: {value.msg}"
+        else:
+            text = f"{excinfo.typename}: {value}" if str(value) else excinfo.typename
+        get_collector(self.config).interrupted = text
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         # Runs after every makereport wrapper (pytest-playwright's included) is done with the
@@ -509,10 +604,19 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         if not has_steps:
             return
         collector.finished = _now()
+        stopped = session.shouldfail or session.shouldstop   # -x, --maxfail: pytest stopped early
+        if stopped and not collector.interrupted:
+            collector.interrupted = f"stopped early: {stopped}"
         profiles, problem = _profiles_for_report()
         if problem:
             collector.problems.append(problem)
-        run = collector.build_run(profiles, _run_defaults(config), _harness_versions())
+        build = read_build_status(os.environ.get("IMAGE_BUILD_STATUS"))
+        html = html_report_path(config)
+        run = collector.build_run(
+            profiles, _run_defaults(config, build), _harness_versions(),
+            exit_status=int(exitstatus), narrowed=narrowing(config, collector.deselected),
+            build_status=build, pytest_html=str(html) if html else None,
+        )
         from acceptance.report.render import write_reports
 
         collector.written = write_reports(run, collector.outdir)

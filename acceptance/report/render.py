@@ -18,16 +18,23 @@ BASENAME = "deployment-report"
 INLINE_TEXT_LIMIT = 200_000      # characters of a text attachment shown inline
 INLINE_IMAGE_LIMIT = 15_000_000  # bytes of a screenshot embedded as a data URI
 
+# Only OPERATIONAL is green.
 STATUS_ICON = {
-    model.OPERATIONAL: "✅", model.DEGRADED: "⚠️", model.RUN_FAILED: "❌",
+    model.OPERATIONAL: "✅", model.PARTIAL: "🔷", model.RUN_INCOMPLETE: "🔶", model.DEGRADED: "⚠️",
+    model.RUN_FAILED: "❌",
 }
 STATUS_TEXT = {
-    model.OPERATIONAL: "every verified step passed",
-    model.DEGRADED: "some steps failed",
+    model.OPERATIONAL: "every expected step ran and every check passed",
+    model.PARTIAL: "every selected check passed, but the run was narrowed: not every expected step was verified",
+    model.RUN_INCOMPLETE: "nothing failed, but not everything was verified",
+    model.DEGRADED: "some checks failed",
     model.RUN_FAILED: "the deployment could not be verified",
 }
-MARK = {model.PASSED: "✓", model.FAILED: "✗", model.ERROR: "✗", model.SKIPPED: "–", model.NOT_RUN: "·"}
-STEP_ICON = {model.PASSED: "✅", model.FAILED: "❌", model.SKIPPED: "⏭️", model.NOT_RUN: "⚪"}
+STATUS_MARK = {model.OPERATIONAL: "✓", model.PARTIAL: "◐", model.RUN_INCOMPLETE: "?", model.DEGRADED: "!",
+               model.RUN_FAILED: "✗"}
+MARK = {model.PASSED: "✓", model.FAILED: "✗", model.ERROR: "✗", model.SKIPPED: "–", model.XPASS: "!",
+        model.UNKNOWN: "?", model.INCOMPLETE: "?", model.NOT_RUN: "·"}
+STEP_ICON = {model.PASSED: "✅", model.FAILED: "❌", model.INCOMPLETE: "🔶", model.NOT_RUN: "⚪"}
 # Counts where anything above 0 is a loss: shown red above 0, green at 0.
 LOSS_COUNTS = ("files lost", "servers lost on hub restart")
 
@@ -63,10 +70,19 @@ def to_json(run: Run, outdir: str | Path) -> dict[str, Any]:
     return {
         "title": run.title,
         "status": run.status,
+        "reasons": run.reasons,
         "started": run.started.isoformat(timespec="seconds"),
         "finished": run.finished.isoformat(timespec="seconds"),
         "duration_s": round(run.duration_s, 3),
         "stack_error": run.stack_error,
+        "expected_steps": list(run.expected_steps or []),
+        "exit_status": run.exit_status,
+        "interrupted": run.interrupted,
+        "narrowed": run.narrowed,
+        "unit_failures": list(run.unit_failures),
+        "build_status": run.build_status,
+        "pytest_html": link(run.pytest_html, outdir) if run.pytest_html else None,
+        "expected_state": run.expected_state,
         "summary": model.summarize(steps),
         "info": dict(run.info),
         "versions": dict(run.versions),
@@ -212,20 +228,22 @@ def build_context(run: Run, outdir: Path) -> dict[str, Any]:
             "duration": model.format_duration(s.duration_s) if s.checks else "",
             "anchor": s.id.lower(),
         })
-    ran = [s for s in steps if s.status != model.NOT_RUN]
     return {
         "run": run,
         "title": run.title,
         "status": status,
         "status_icon": STATUS_ICON[status],
         "status_text": STATUS_TEXT[status],
+        "status_mark": STATUS_MARK[status],
         "status_class": status.lower(),
+        "reasons": run.reasons,
+        "marks": MARK,
+        "pytest_html": link(run.pytest_html, outdir) if run.pytest_html else None,
+        "expected_state": run.expected_state,
         "started": _fmt_time(run.started),
         "finished": _fmt_time(run.finished),
         "duration": model.format_duration(run.duration_s),
         "summary": summary,
-        "ran_count": len(ran),
-        "partial": len(ran) < len(steps),
         "phases": [v for v in step_views if v["step"].section == model.PHASES],
         "tests": [v for v in step_views if v["step"].section == model.TESTS],
         "reliability": [v for v in step_views if v["step"].section == model.RELIABILITY],

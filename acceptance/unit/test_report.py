@@ -14,12 +14,13 @@ import pytest
 from acceptance import settings
 from acceptance.report import model
 from acceptance.report.model import Attachment, Check, Run
-from acceptance.report.plugin import ReportCollector, Tally
+from acceptance.report.plugin import ReportCollector, Tally, read_build_status
 from acceptance.report.render import write_reports
 
 pytest_plugins = ["pytester"]
 
 T0 = datetime(2025, 11, 3, 8, 2, 57, tzinfo=UTC)
+TWO_STEPS = ["T1", "T2"]          # the expected steps of the small runs below
 FAILURE = "AssertionError: expected <b>Admin</b> label & a 'logout' link"
 
 
@@ -31,6 +32,12 @@ def tiny_png(width: int = 2, height: int = 2) -> bytes:
     raw = b"".join(b"\x00" + b"\x20\x80\xc0" * width for _ in range(height))
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+
+
+@pytest.fixture(autouse=True)
+def no_build_status(monkeypatch):
+    """The runs here must not read the image build status of the session running them."""
+    monkeypatch.delenv("IMAGE_BUILD_STATUS", raising=False)
 
 
 def check(step: str, status: str = model.PASSED, title: str = "a check", **kw) -> Check:
@@ -80,14 +87,22 @@ def sample_run(tmp_path: Path) -> Run:
     [
         ([], model.NOT_RUN),
         ([model.PASSED, model.PASSED], model.PASSED),
-        ([model.PASSED, model.SKIPPED], model.PASSED),
-        ([model.SKIPPED, model.SKIPPED], model.SKIPPED),
+        ([model.PASSED, model.SKIPPED], model.INCOMPLETE),
+        ([model.SKIPPED, model.SKIPPED], model.INCOMPLETE),
+        ([model.PASSED, model.XPASS], model.INCOMPLETE),
+        ([model.PASSED, model.UNKNOWN], model.INCOMPLETE),
         ([model.PASSED, model.FAILED], model.FAILED),
         ([model.SKIPPED, model.ERROR], model.FAILED),
+        ([model.XPASS, model.FAILED], model.FAILED),
     ],
 )
 def test_step_status(statuses, expected):
     assert model.step_status([check("T1", s) for s in statuses]) == expected
+
+
+def test_a_check_starts_unknown_not_passed():
+    c = Check(nodeid="x.py::test_x", title="x", step="T1")
+    assert c.status == model.UNKNOWN and not c.ok and not c.bad
 
 
 def test_steps_are_all_seventeen_in_order_with_sum_and_failure_messages():
@@ -110,14 +125,76 @@ def test_steps_are_all_seventeen_in_order_with_sum_and_failure_messages():
     assert by_id["T3"].title == settings.STEPS["T3"]
 
 
-def test_overall_status(tmp_path):
-    ok = check("T1")
-    bad = check("T2", model.FAILED, message="x")
-    assert make_run(tmp_path, [ok]).status == model.OPERATIONAL          # partial run: T1 alone
-    assert make_run(tmp_path, [ok, bad]).status == model.DEGRADED
-    assert make_run(tmp_path, [bad, check("T3", model.ERROR)]).status == model.RUN_FAILED
-    assert make_run(tmp_path, [check("T1", model.SKIPPED)]).status == model.RUN_FAILED
-    assert make_run(tmp_path, [ok], stack_error="compose up failed").status == model.RUN_FAILED
+BUILD_FAILED = {"ok": False, "finished": "2025-11-03T08:00:00+00:00", "images": [
+    {"name": "uv-lab", "tag": "local/uv-lab:latest", "ok": True, "seconds": 3.1},
+    {"name": "uv-marimo", "tag": "local/uv-marimo:latest", "ok": False, "seconds": 12.3, "error": "pip: boom\nmore"},
+]}
+
+
+@pytest.mark.parametrize(
+    ("checks", "fields", "status", "reasons"),
+    [
+        ([check("T1"), check("T2")], {}, model.OPERATIONAL, []),
+        ([check("T1"), check("T2")], {"exit_status": 0, "build_status": {"ok": True, "images": []}},
+         model.OPERATIONAL, []),
+        ([check("T1")], {}, model.RUN_INCOMPLETE, ["T2: expected step has no checks"]),
+        ([check("T1"), check("T2"), check("T2", model.SKIPPED, title="lab loads", message="no lab today")], {},
+         model.RUN_INCOMPLETE, ["T2: 1 check skipped: lab loads (no lab today)"]),
+        ([check("T1"), check("T2", model.XPASS, message="marked xfail: flaky")], {},
+         model.RUN_INCOMPLETE, ["T2: 1 check passed unexpectedly (xpass): a check (marked xfail: flaky)"]),
+        ([check("T1"), check("T2", model.UNKNOWN)], {}, model.RUN_INCOMPLETE,
+         ["T2: 1 check unfinished (no result): a check"]),
+        ([check("T1"), check("T2")], {"interrupted": "KeyboardInterrupt"}, model.RUN_INCOMPLETE,
+         ["session interrupted: KeyboardInterrupt"]),
+        ([check("T1"), check("T2")], {"exit_status": 1}, model.RUN_INCOMPLETE, ["pytest exited with status 1"]),
+        ([check("T1"), check("T2")], {"unit_failures": ["acceptance/unit/test_x.py::test_y"]}, model.RUN_INCOMPLETE,
+         ["unit tests failed: acceptance/unit/test_x.py::test_y"]),
+        ([check("T1"), check("T2")], {"build_status": {"ok": None, "error": "could not read b.json"}},
+         model.RUN_INCOMPLETE, ["image build status unknown: could not read b.json"]),
+        ([check("T1"), check("T2")], {"build_status": BUILD_FAILED}, model.DEGRADED,
+         ["image build failed: local/uv-marimo:latest (pip: boom)"]),
+        ([check("T1")], {"narrowed": "-m 't1'"}, model.PARTIAL,
+         ["run narrowed with -m 't1': 1 expected step not run (T2)"]),
+        ([check("T1"), check("T2", model.FAILED, message="x\ny")], {}, model.DEGRADED,
+         ["T2: 1 check failed: a check (x)"]),
+        ([check("T1", model.FAILED), check("T2", model.SKIPPED)], {}, model.RUN_FAILED,
+         ["no step passed", "T1: 1 check failed: a check", "T2: 1 check skipped: a check"]),
+        ([check("T1"), check("T2")], {"stack_error": "compose up failed\nlog"}, model.RUN_FAILED,
+         ["the stack could not start: compose up failed"]),
+    ],
+)
+def test_run_status_fails_closed(tmp_path, checks, fields, status, reasons):
+    run = make_run(tmp_path, checks, expected_steps=TWO_STEPS, **fields)
+    assert (run.status, run.reasons) == (status, reasons)
+
+
+def test_expected_steps_default_to_every_step(tmp_path):
+    run = make_run(tmp_path, [check("T1")])
+    assert run.expected_steps == list(settings.STEPS)
+    assert run.status == model.RUN_INCOMPLETE and len(run.reasons) == len(settings.STEPS) - 1
+    assert "R4: expected step has no checks" in run.reasons
+
+
+def test_reasons_come_worst_first_and_the_worst_is_the_status(tmp_path):
+    run = make_run(tmp_path, [check("T1", model.SKIPPED), check("T2"), check("T3", model.ERROR, message="boom")],
+                   expected_steps=["T1", "T2", "T3"], narrowed="-k lab", exit_status=1, stack_error="no hub")
+    order = [model.RUN_STATUSES.index(status) for status, _ in run.assessment]
+    assert order == sorted(order) and run.status == model.RUN_FAILED
+    assert run.reasons == ["the stack could not start: no hub", "T3: 1 check errored: a check (boom)",
+                           "T1: 1 check skipped: a check", "pytest exited with status 1", "run narrowed with -k lab"]
+
+
+def test_build_status_file_is_read_defensively(tmp_path):
+    assert read_build_status(None) is None and read_build_status("") is None
+    missing = read_build_status(str(tmp_path / "nope.json"))
+    assert missing["ok"] is None and "nope.json" in missing["error"]
+    for text in ("{not json", '{"ok": "yes", "images": []}', '{"ok": true}', '{"ok": true, "images": [1]}', "[]"):
+        (tmp_path / "b.json").write_text(text)
+        assert read_build_status(str(tmp_path / "b.json"))["ok"] is None, text
+    (tmp_path / "b.json").write_text(json.dumps(BUILD_FAILED))
+    assert read_build_status(str(tmp_path / "b.json")) == BUILD_FAILED
+    assert model.build_reasons({"ok": True, "images": [{"name": "a", "ok": False}]}) == [
+        (model.DEGRADED, "image build failed: a (no error given)")]   # ok but an image failed: failed
 
 
 def test_summary_counts(sample_run):
@@ -276,7 +353,7 @@ def test_markdown_shaped_like_the_checklist(sample_run, tmp_path):
 
 def test_json_round_trips(sample_run, tmp_path):
     data = json.loads(write_reports(sample_run, tmp_path)["json"].read_text())
-    assert list(data)[:6] == ["title", "status", "started", "finished", "duration_s", "stack_error"]
+    assert list(data)[:7] == ["title", "status", "reasons", "started", "finished", "duration_s", "stack_error"]
     assert data["status"] == model.DEGRADED
     assert data["duration_s"] == 95
     assert [s["id"] for s in data["steps"]] == list(settings.STEPS)
@@ -304,6 +381,46 @@ def test_stack_error_makes_the_run_failed(tmp_path):
     data = json.loads(paths["json"].read_text())
     assert data["status"] == "FAILED" and data["stack_error"].startswith("hub did not answer")
     assert "The stack could not start" in paths["md"].read_text()
+
+
+def test_banner_says_what_was_not_verified_and_why(tmp_path):
+    run = make_run(tmp_path, [check("T1"), check("T2", model.SKIPPED, title="lab <loads>", message="no lab")],
+                   expected_steps=TWO_STEPS, exit_status=0, narrowed=None)
+    paths = write_reports(run, tmp_path)
+    html = paths["html"].read_text()
+    banner = html[html.index('<header class="banner incomplete"'):html.index("</header>")]
+    assert "🔶 INCOMPLETE" in banner and "✅" not in banner
+    assert "<li>T2: 1 check skipped: lab &lt;loads&gt; (no lab)</li>" in banner
+    md = paths["md"].read_text()
+    assert "**Status**: 🔶 **INCOMPLETE**" in md and r"- T2: 1 check skipped: lab \<loads\> (no lab)" in md
+    data = json.loads(paths["json"].read_text())
+    assert data["status"] == "INCOMPLETE" and data["reasons"] == ["T2: 1 check skipped: lab <loads> (no lab)"]
+    assert data["expected_steps"] == TWO_STEPS and data["exit_status"] == 0 and data["narrowed"] is None
+    assert data["pytest_html"] is None and data["expected_state"] is None and data["summary"]["checks_skipped"] == 1
+
+
+def test_partial_is_not_green(tmp_path):
+    run = make_run(tmp_path, [check("T1")], expected_steps=TWO_STEPS, narrowed="-m 't1'")
+    html = write_reports(run, tmp_path)["html"].read_text()
+    assert '<header class="banner partial"' in html and "🔷 PARTIAL" in html
+    assert "run narrowed with -m &#39;t1&#39;: 1 expected step not run (T2)" in html
+
+
+def test_header_links_pytest_html_and_names_the_expected_state(tmp_path):
+    outdir = tmp_path / "reports"
+    run = make_run(tmp_path, [check("T1"), check("T2")], expected_steps=TWO_STEPS,
+                   pytest_html=str(outdir / "pytest-report.html"),
+                   expected_state={"path": "stack/expected-state.yaml", "sha256": "0123456789abcdef" * 4})
+    paths = write_reports(run, outdir)
+    html = paths["html"].read_text()
+    assert "✅ OPERATIONAL" in html and "Not verified" not in html
+    assert '<a href="pytest-report.html">pytest-report.html</a>' in html
+    assert "Expected state: <code>stack/expected-state.yaml</code> (sha256 <code>0123456789ab</code>)" in html
+    md = paths["md"].read_text()
+    assert "**Expected state**: `stack/expected-state.yaml` (sha256 `0123456789ab`)" in md
+    assert "[pytest-report.html](pytest-report.html)" in md
+    data = json.loads(paths["json"].read_text())
+    assert data["pytest_html"] == "pytest-report.html" and data["expected_state"]["sha256"].startswith("0123")
 
 
 # ---------------------------------------------------------------- the plugin, in-process
@@ -378,7 +495,8 @@ def test_plugin_writes_the_report(pytester, tmp_path):
     assert "only 5 profiles <in> the dropdown" in steps["T2"]["message"]
     assert t2["attachments"] == []
 
-    assert steps["T3"]["status"] == "skipped" and steps["T3"]["checks"][0]["message"] == "no lab today"
+    assert steps["T3"]["status"] == "incomplete" and steps["T3"]["checks"][0]["message"] == "no lab today"
+    assert steps["T3"]["checks"][0]["status"] == "skipped"
     assert steps["T4"]["status"] == "not run"
     assert all("not_in_the_report" not in c["nodeid"] for s in data["steps"] for c in s["checks"])
 
@@ -492,6 +610,165 @@ def test_no_report_without_step_marked_tests(pytester, tmp_path):
     result.assert_outcomes(passed=1)
     assert not outdir.exists()
     assert "deployment report" not in result.stdout.str()
+
+
+# The small runs below expect two steps, T1 and T2 (a conftest says so), and pass them.
+EXPECT_TWO_STEPS = f'''
+from acceptance.report.plugin import get_collector
+
+
+def pytest_configure(config):
+    get_collector(config).expect_steps({TWO_STEPS!r})
+'''
+T1_PASSES = '''
+import pytest
+
+
+@pytest.mark.t1
+def test_signup():
+    pass
+'''
+T2_PASSES = T1_PASSES.replace("t1", "t2").replace("test_signup", "test_dropdown")
+
+
+def run_report(pytester, tmp_path, *args, t2: str = T2_PASSES, conftest: str = EXPECT_TWO_STEPS, **files):
+    """Runs test_t1.py (passes) and test_t2.py (`t2`) with the plugin; returns the result and the JSON report."""
+    pytester.makeconftest(conftest)
+    pytester.makepyfile(test_t1=T1_PASSES, test_t2=t2, **files)
+    outdir = tmp_path / "reports"
+    # no_reraise_ctrlc: a KeyboardInterrupt in the inner run stays there.
+    result = pytester.runpytest_inprocess(*PLUGIN_ARGS, "--report-dir", str(outdir), *args, no_reraise_ctrlc=True)
+    return result, json.loads((outdir / "deployment-report.json").read_text())
+
+
+def steps_of(data) -> dict[str, dict]:
+    return {s["id"]: s for s in data["steps"]}
+
+
+def test_plugin_operational_only_when_every_expected_step_passed(pytester, tmp_path):
+    conftest = EXPECT_TWO_STEPS + '''    get_collector(config).set_expected_state("stack/expected.yaml", "ab" * 32)
+'''
+    result, data = run_report(pytester, tmp_path, conftest=conftest)
+    result.assert_outcomes(passed=2)
+    assert (data["status"], data["reasons"]) == ("OPERATIONAL", [])
+    assert data["expected_steps"] == TWO_STEPS and data["exit_status"] == 0 and data["narrowed"] is None
+    assert data["expected_state"] == {"path": "stack/expected.yaml", "sha256": "ab" * 32}
+    assert "sha256 <code>abababababab</code>" in (tmp_path / "reports" / "deployment-report.html").read_text()
+
+
+def test_plugin_every_step_is_expected_by_default(pytester, tmp_path):
+    _, data = run_report(pytester, tmp_path, conftest="")
+    assert data["status"] == "INCOMPLETE" and data["expected_steps"] == list(settings.STEPS)
+    assert "P1: expected step has no checks" in data["reasons"] and len(data["reasons"]) == len(settings.STEPS) - 2
+
+
+@pytest.mark.parametrize(
+    ("body", "check_status", "reason"),
+    [
+        ("pytest.skip('no lab today')", "skipped", "T2: 1 check skipped: test_dropdown (no lab today)"),
+        ("pytest.xfail('flaky')", "skipped", "T2: 1 check skipped: test_dropdown (expected failure: flaky)"),
+        ("pass", "xpass", "T2: 1 check passed unexpectedly (xpass): test_dropdown (marked xfail: flaky)"),
+    ],
+    ids=["skip", "xfail", "xpass"],
+)
+def test_plugin_a_check_that_did_not_pass_makes_the_run_incomplete(pytester, tmp_path, body, check_status, reason):
+    mark = "@pytest.mark.xfail(reason='flaky')\n" if check_status == "xpass" else ""
+    _, data = run_report(pytester, tmp_path, t2=T2_PASSES.replace("def test_dropdown():\n    pass",
+                                                                  f"{mark}def test_dropdown():\n    {body}"))
+    t2 = steps_of(data)["T2"]
+    assert (t2["status"], t2["checks"][0]["status"]) == ("incomplete", check_status)
+    assert (data["status"], data["reasons"]) == ("INCOMPLETE", [reason])
+
+
+def test_plugin_a_strict_xpass_is_xpass_too(pytester, tmp_path):
+    t2 = T2_PASSES.replace("@pytest.mark.t2", "@pytest.mark.t2\n@pytest.mark.xfail(reason='flaky', strict=True)")
+    _, data = run_report(pytester, tmp_path, t2=t2)
+    assert steps_of(data)["T2"]["checks"][0]["status"] == "xpass"
+    assert data["status"] == "INCOMPLETE" and "pytest exited with status 1" in data["reasons"]
+
+
+@pytest.mark.parametrize(
+    ("body", "interrupted", "exit_status"),
+    [("pytest.exit('stack gone')", "pytest.exit: stack gone", 2),
+     ("pytest.exit('stack gone', returncode=3)", "pytest.exit: stack gone", 3),
+     ("raise KeyboardInterrupt", "KeyboardInterrupt", 2)],
+    ids=["exit", "exit-3", "ctrl-c"],
+)
+def test_plugin_an_interrupted_session_is_incomplete(pytester, tmp_path, body, interrupted, exit_status):
+    _, data = run_report(pytester, tmp_path, t2=T2_PASSES.replace("    pass", f"    {body}"))
+    assert steps_of(data)["T2"]["checks"][0]["status"] == "unknown"      # setup passed, call never reported
+    assert (data["interrupted"], data["exit_status"]) == (interrupted, exit_status)
+    assert data["status"] == "INCOMPLETE" and data["reasons"] == [
+        "T2: 1 check unfinished (no result): test_dropdown", f"session interrupted: {interrupted}",
+        f"pytest exited with status {exit_status}"]
+
+
+def test_plugin_stopping_at_the_first_failure_is_an_interruption(pytester, tmp_path):
+    _, data = run_report(pytester, tmp_path, "-x", test_a="def test_unit():\n    assert False\n")
+    assert data["interrupted"] == "stopped early: stopping after 1 failures"
+    assert steps_of(data)["T1"]["checks"] == [] and data["status"] == "FAILED"
+
+
+def test_plugin_a_narrowed_run_is_partial(pytester, tmp_path):
+    _, data = run_report(pytester, tmp_path, "-m", "t1")
+    assert data["narrowed"] == "-m 't1'; 1 test deselected"
+    assert (data["status"], data["reasons"]) == (
+        "PARTIAL", ["run narrowed with -m 't1'; 1 test deselected: 1 expected step not run (T2)"])
+
+
+@pytest.mark.parametrize(("args", "narrowed"), [
+    ((), None),
+    (("tests",), None),
+    ((".",), None),
+    (("tests/test_t1.py", "tests/test_t2.py"), "arguments tests/test_t1.py tests/test_t2.py"),
+    (("tests/test_t1.py::test_signup", "tests"), "arguments tests/test_t1.py::test_signup"),
+])
+def test_plugin_arguments_narrower_than_the_testpaths(pytester, tmp_path, args, narrowed):
+    pytester.makeini("[pytest]\ntestpaths = tests\n")
+    pytester.makeconftest(EXPECT_TWO_STEPS)
+    tests = pytester.mkdir("tests")
+    (tests / "test_t1.py").write_text(T1_PASSES)
+    (tests / "test_t2.py").write_text(T2_PASSES)
+    outdir = tmp_path / "reports"
+    pytester.runpytest_inprocess(*PLUGIN_ARGS, "--report-dir", str(outdir), *args).assert_outcomes(passed=2)
+    data = json.loads((outdir / "deployment-report.json").read_text())
+    assert data["narrowed"] == narrowed and data["status"] == ("PARTIAL" if narrowed else "OPERATIONAL")
+
+
+def test_plugin_a_failing_unit_test_in_the_run_is_not_operational(pytester, tmp_path):
+    result, data = run_report(pytester, tmp_path, test_unit="def test_helper():\n    assert 1 == 2\n")
+    result.assert_outcomes(passed=2, failed=1)
+    assert data["unit_failures"] == ["test_unit.py::test_helper"]
+    assert (data["status"], data["reasons"]) == (
+        "INCOMPLETE", ["pytest exited with status 1", "unit tests failed: test_unit.py::test_helper"])
+
+
+@pytest.mark.parametrize(
+    ("build", "status", "reason"),
+    [
+        (None, "INCOMPLETE", "image build status unknown: could not read "),
+        (BUILD_FAILED, "DEGRADED", "image build failed: local/uv-marimo:latest (pip: boom)"),
+        ({**BUILD_FAILED, "ok": True, "images": BUILD_FAILED["images"][:1]}, "OPERATIONAL", None),
+    ],
+    ids=["missing", "failed", "ok"],
+)
+def test_plugin_reads_the_image_build_status(pytester, tmp_path, monkeypatch, build, status, reason):
+    path = tmp_path / "build-status.json"
+    if build is not None:
+        path.write_text(json.dumps(build))
+    monkeypatch.setenv("IMAGE_BUILD_STATUS", str(path))
+    _, data = run_report(pytester, tmp_path)
+    assert data["status"] == status
+    if reason:
+        assert [r for r in data["reasons"] if r.startswith(reason)], data["reasons"]
+    else:
+        assert data["reasons"] == [] and data["info"]["Images built"] == "1 image, finished 2025-11-03T08:00:00+00:00"
+
+
+def test_plugin_links_the_pytest_html_report(pytester, tmp_path):
+    _, data = run_report(pytester, tmp_path, f"--html={tmp_path / 'reports' / 'pytest-report.html'}")
+    assert data["pytest_html"] == "pytest-report.html"
+    assert (tmp_path / "reports" / "pytest-report.html").is_file()
 
 
 def test_check_title_is_the_docstrings_first_paragraph_on_one_line():
