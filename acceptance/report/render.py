@@ -12,6 +12,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from acceptance.report import model
 from acceptance.report.model import Attachment, Run
+from acceptance.report.mutants_view import read_mutants
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 BASENAME = "deployment-report"
@@ -240,6 +241,7 @@ def build_context(run: Run, outdir: Path) -> dict[str, Any]:
         "marks": MARK,
         "pytest_html": link(run.pytest_html, outdir) if run.pytest_html else None,
         "expected_state": run.expected_state,
+        "mutants": read_mutants(outdir),
         "started": _fmt_time(run.started),
         "finished": _fmt_time(run.finished),
         "duration": model.format_duration(run.duration_s),

@@ -14,6 +14,7 @@ import pytest
 from acceptance import settings
 from acceptance.report import model
 from acceptance.report.model import Attachment, Check, Run
+from acceptance.report.mutants_view import read_mutants
 from acceptance.report.plugin import ReportCollector, Tally, read_build_status
 from acceptance.report.render import write_reports
 
@@ -421,6 +422,41 @@ def test_header_links_pytest_html_and_names_the_expected_state(tmp_path):
     assert "[pytest-report.html](pytest-report.html)" in md
     data = json.loads(paths["json"].read_text())
     assert data["pytest_html"] == "pytest-report.html" and data["expected_state"]["sha256"].startswith("0123")
+
+
+MUTANTS = {"finished": "2025-11-03T09:00:00+00:00", "kill_rate": 0.5, "caught": 1, "total": 2, "rows": [
+    {"id": "p3-memory-doubled", "breakage": "memory limit doubled", "category": "profile definition",
+     "expected_steps": ["P3", "T8"], "caught": True, "failed_steps": ["P3", "T8"], "message": "4G != 8G",
+     "duration_s": 41.2},
+    {"id": "t6-volume-dropped", "breakage": "no home volume <x>", "category": "spawner",
+     "expected_steps": ["T6"], "caught": False, "failed_steps": [], "message": "x" * 400, "duration_s": 30},
+]}
+
+
+def test_mutation_table_from_the_report_dir(sample_run, tmp_path):
+    (tmp_path / "mutants.json").write_text(json.dumps(MUTANTS))
+    paths = write_reports(sample_run, tmp_path)
+    html = paths["html"].read_text()
+    section = html[html.index('<h2 id="mutants">Mutation self-test (latest run)</h2>'):html.index('<h2 id="versions">')]
+    assert "2025-11-03T09:00:00+00:00" in section and "<strong>50%</strong>" in section
+    assert '<tr class="missed">' in section and "no home volume &lt;x&gt;" in section and "P3, T8" in section
+    assert "x" * 300 + " …" in section and "x" * 301 not in section
+    md = paths["md"].read_text()
+    assert "## Mutation self-test (latest run)" in md and "❌ **missed**" in md and "✅ caught (P3, T8)" in md
+
+
+@pytest.mark.parametrize("text", ["{broken", '{"rows": [1]}', '{"finished": "x"}', "[]"])
+def test_a_malformed_mutants_file_is_a_note(sample_run, tmp_path, text):
+    (tmp_path / "mutants.json").write_text(text)
+    assert read_mutants(tmp_path)["error"].startswith("mutants.json could not be read")
+    paths = write_reports(sample_run, tmp_path)
+    assert "mutants.json could not be read" in paths["html"].read_text()
+    assert "mutants.json could not be read" in paths["md"].read_text()
+
+
+def test_no_mutation_section_without_the_file(sample_run, tmp_path):
+    assert read_mutants(tmp_path) is None
+    assert "Mutation self-test" not in write_reports(sample_run, tmp_path)["html"].read_text()
 
 
 # ---------------------------------------------------------------- the plugin, in-process
