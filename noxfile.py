@@ -1,7 +1,9 @@
 """Sessions: `nox -s acceptance` (main job: verify the platform, write the report),
-`nox -s tests` (what CI runs), `nox -s images`, `nox -s lint`, `nox -s benchmark`.
-The host must be provisioned first: stack/provision-host.sh."""
+`nox -s tests` (what CI runs), `nox -s mutants` (the harness's mutation self-test), `nox -s images`,
+`nox -s lint`, `nox -s benchmark`. The host must be provisioned first: stack/provision-host.sh."""
 from __future__ import annotations
+
+from pathlib import Path
 
 import nox
 
@@ -13,17 +15,22 @@ PYTHON = "3.11"
 HARNESS_REQS = "acceptance/requirements.txt"
 HUB_REQS = "images/hub/requirements.txt"   # the unit tests load the real hub config
 ENV = {"TESTCONTAINERS_RYUK_DISABLED": "true", "DOCKER_BUILDKIT": "0"}
+BUILD_STATUS = Path("reports/image-build.json")   # the run's build outcome, read by Phase 1 and the verdict
 
 
 def _install(session: nox.Session) -> None:
     session.install("-r", HARNESS_REQS, "-r", HUB_REQS)
 
 
-def _build_images(session: nox.Session) -> None:
-    # Always build: Docker's layer cache rebuilds only what changed (all cached: about 7 s), so a
-    # run never verifies stale images. A failed build does not stop the session: the suite then
-    # runs and its report says which image is missing (the run is red either way).
-    session.run("python", "images/build.py", env=ENV, success_codes=[0, 1])
+def _build_images(session: nox.Session) -> dict[str, str]:
+    """Build the images (cached) and return the environment for the run that verifies them.
+
+    Always build: Docker's layer cache rebuilds only what changed (all cached: about 7 s), so a run never
+    verifies stale images. A failed build does not stop the session: the suite runs and Phase 1 and the
+    verdict say which image failed (the run is red, never OPERATIONAL)."""
+    BUILD_STATUS.unlink(missing_ok=True)
+    session.run("python", "images/build.py", "--status-file", str(BUILD_STATUS), env=ENV, success_codes=[0, 1])
+    return {**ENV, "IMAGE_BUILD_STATUS": str(BUILD_STATUS.resolve())}
 
 
 @nox.session(python=PYTHON)
@@ -37,16 +44,25 @@ def images(session: nox.Session) -> None:
 def acceptance(session: nox.Session) -> None:
     """Build the images (cached), run the whole checklist against a fresh stack, write reports/."""
     _install(session)
-    _build_images(session)
-    session.run("pytest", "acceptance/tests", *session.posargs, env=ENV)
+    env = _build_images(session)
+    session.run("pytest", "acceptance/tests", *session.posargs, env=env)
 
 
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
     """Unit tests of the project's own logic, then the acceptance suite: CI's gate."""
     _install(session)
+    env = _build_images(session)
+    session.run("pytest", *session.posargs, env=env)
+
+
+@nox.session(python=PYTHON)
+def mutants(session: nox.Session) -> None:
+    """Break the platform on purpose, one breakage at a time, and show the steps catch each
+    (all of them; `-- --smoke` for the few CI runs, `-- --only ID ...`, `-- --list`)."""
+    _install(session)
     _build_images(session)
-    session.run("pytest", *session.posargs, env=ENV)
+    session.run("python", "-m", "acceptance.mutants", *session.posargs, env=ENV)
 
 
 @nox.session(python=PYTHON)

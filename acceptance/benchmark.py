@@ -13,10 +13,11 @@ import time
 
 import docker
 
+from acceptance.expected import current
 from acceptance.hub_api import HubAPI, HubSession
 from acceptance.images_info import image_size, shared_size
-from acceptance.servers import Servers
-from acceptance.settings import IMAGE_SIZE_TARGETS, IMAGES_TOGETHER_TARGET, SPEC_IMAGE_SIZES, Timeouts, profiles
+from acceptance.servers import Servers, read_offered_profiles
+from acceptance.settings import IMAGE_SIZE_TARGETS, IMAGES_TOGETHER_TARGET, SPEC_IMAGE_SIZES, Timeouts
 from acceptance.stack import StackRun
 from images import build
 
@@ -26,7 +27,7 @@ def _gb(n: float) -> str:
 
 
 def sizes(client) -> None:
-    tags = list(dict.fromkeys(p.image for p in profiles()))
+    tags = current().images
     print(f"\n{'image':28} {'size':>9} {'target':>9} {'spec':>8}  within")
     for tag in tags:
         size, target = image_size(client, tag), IMAGE_SIZE_TARGETS.get(tag)
@@ -58,10 +59,10 @@ def stack_times() -> None:
         session.signup("admin", password)
         session.login("admin", password)
         api = HubAPI(run.hub_url, session.create_token("admin", "benchmark"))
-        servers = Servers(api, run)
+        servers = Servers(api, run, read_offered_profiles(run.hub_url, "admin", password, api))
         print(f"{'profile':28} {'spawn':>7} {'landing':>8} {'stop':>6}")
-        for p in profiles():
-            name = f"bench-{p.key}"
+        for p in current().profiles:
+            name = f"bench-{p.id}"
             server = servers.start("admin", name, p)
             t1 = time.monotonic()
             status = api.server_get(server.url, timeout=Timeouts.app_load).status_code

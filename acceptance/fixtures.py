@@ -12,12 +12,15 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from acceptance import expected as expected_state
+from acceptance.expected import ExpectedState
 from acceptance.hub_api import HubAPI, HubSession
 from acceptance.pages import LoginPage
 from acceptance.report.plugin import get_collector
-from acceptance.servers import Servers
+from acceptance.servers import Servers, read_offered_profiles
 from acceptance.settings import Timeouts
 from acceptance.stack import StackError, StackRun
+from acceptance.survey import ProfileSurvey, survey_profile
 
 expect.set_options(timeout=Timeouts.ui * 1000)
 
@@ -37,6 +40,17 @@ CHROMIUM_FLAGS = [
 def pytest_addoption(parser):
     group = parser.getgroup("acceptance")
     group.addoption("--keep-stack", action="store_true", help="leave the test stack running after the run (debugging)")
+    group.addoption("--expect", metavar="FILE", default=None,
+                    help=f"the expected-state file to verify against (default: {expected_state.DEFAULT_FILE})")
+
+
+def pytest_configure(config):
+    # before collection: test modules parametrize over the expected profiles
+    try:
+        state = expected_state.use(config.getoption("--expect"))
+    except expected_state.ExpectedStateError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    get_collector(config).set_expected_state(str(state.path), state.sha256)
 
 
 def pytest_collection_modifyitems(config, items):
@@ -170,12 +184,19 @@ def accounts() -> Accounts:
 
 
 @pytest.fixture(scope="session")
-def admin(stack, accounts) -> tuple[str, str]:
+def expected() -> ExpectedState:
+    """What the specification says the deployment is (acceptance/expected/, or --expect FILE)."""
+    return expected_state.current()
+
+
+@pytest.fixture(scope="session")
+def admin(stack, accounts, expected) -> tuple[str, str]:
     """The admin's (username, password). Test 1 signs it up in the browser; when Test 1
     was not selected (or failed before signing up) it is signed up here over HTTP."""
-    if "admin" not in accounts.passwords:
-        accounts.passwords["admin"] = sign_up(stack.hub_url, "admin")
-    return "admin", accounts.passwords["admin"]
+    name = expected.admin
+    if name not in accounts.passwords:
+        accounts.passwords[name] = sign_up(stack.hub_url, name)
+    return name, accounts.passwords[name]
 
 
 @pytest.fixture(scope="session")
@@ -240,9 +261,25 @@ def pytest_runtest_makereport(item, call):
     return report
 
 
+@pytest.fixture(scope="session")
+def offered_profiles(stack, admin, admin_api) -> dict[str, str]:
+    """The profiles the running hub's spawn form offers: {display name: form value}."""
+    return read_offered_profiles(stack.hub_url, *admin, admin_api)
+
+
+@pytest.fixture(scope="session")
+def profile_survey(stack, admin, admin_api, offered_profiles, expected) -> dict[str, ProfileSurvey]:
+    """Every expected profile started once through the REST API and what the deployment showed of it."""
+    s = Servers(admin_api, stack, offered_profiles)
+    try:
+        return {p.name: survey_profile(s, admin[0], p) for p in expected.profiles}
+    finally:
+        s.stop_all_started()
+
+
 @pytest.fixture
-def servers(admin_api, stack):
+def servers(admin_api, stack, offered_profiles):
     """Start user servers through the REST API; the ones started are stopped afterwards."""
-    s = Servers(admin_api, stack)
+    s = Servers(admin_api, stack, offered_profiles)
     yield s
     s.stop_all_started()

@@ -105,8 +105,24 @@ class HubAPI:
     def user(self, name: str) -> dict:
         return self.get(f"/users/{quote(name)}")
 
-    def server(self, user: str, server: str = "") -> dict | None:
-        return self.user(user).get("servers", {}).get(server)
+    def server(self, user: str, server: str = "", state: bool = False) -> dict | None:
+        """The active server's model (None: not running). With state=True it must carry its `state`
+        (the token needs admin:server_state), which names the server's container."""
+        model = self.user(user).get("servers", {}).get(server)
+        if state and model is not None and "state" not in model:
+            raise AssertionError("this token cannot read server state (admin:server_state)")
+        return model
+
+    def info(self) -> dict:
+        """/hub/api/info: JupyterHub's version and its spawner's and authenticator's classes and versions."""
+        return self.get("/info")
+
+    def remove_server(self, user: str, server: str) -> None:
+        """Delete a named server's record (stopping it first if it runs)."""
+        r = self.http.request("DELETE", self._server_path(user, server), json={"remove": True})
+        if r.status_code not in (202, 204, 404):
+            raise AssertionError(f"removing {user}/{server}: HTTP {r.status_code} {r.text}")
+        self.wait_stopped(user, server)
 
     @staticmethod
     def _server_path(user: str, server: str) -> str:

@@ -1,12 +1,9 @@
-"""The hub's effective configuration: stack/jupyterhub_config.py evaluated, as plain JSON.
-
-Runs in-process for unit tests and inside the running hub container (as `python3 -c`
-with this file's source) for the phase checks, so both read the same way."""
+"""The platform's configuration rendered: stack/jupyterhub_config.py evaluated, as plain JSON, for the
+unit tests of the config. Acceptance checks never use it: they observe the running hub."""
 from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 
 
 def _plain(value):
@@ -26,12 +23,6 @@ def load_effective_config(directory: str) -> dict:
 
     config = PyFileConfigLoader("jupyterhub_config.py", path=directory).load_config()
     return _plain({section: dict(values) for section, values in config.items()})
-
-
-def effective_config_in_hub(stack) -> dict:
-    """The config the running hub container evaluates (its env, its mounted files)."""
-    out = stack.hub_python(Path(__file__).read_text(), "/etc/jupyterhub")
-    return json.loads(out)
 
 
 if __name__ == "__main__":

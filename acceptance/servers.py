@@ -1,44 +1,106 @@
-"""Start and stop user servers for a test, and find their containers."""
+"""Start and stop user servers for a test, and find their containers.
+
+A profile is chosen by its display name (from the expected state); the value the hub's spawn form
+gives that name is read from the running hub (`offered_profiles`). A server's container is the one its
+server model's `state` names (DockerSpawner's object_id, under ProfilesSpawner's child_state), as
+zero-to-jupyterhub reads `pod_name`: never a name the harness re-derives."""
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
+from html import unescape
+from urllib.parse import quote
 
 from docker.errors import NotFound
 
-from acceptance.hub_api import HubAPI
+from acceptance.expected import ExpectedProfile
+from acceptance.hub_api import HubAPI, HubSession
 from acceptance.polling import wait_for
-from acceptance.settings import Profile, Timeouts
-from acceptance.stack import StackRun
+from acceptance.settings import Timeouts
+
+_OPTION = re.compile(r'<option\s+value="([^"]*)"[^>]*>\s*(.*?)\s*</option>', re.S)
+FORM_PROBE_SERVER = "profiles-form"   # a named server whose spawn form is read, then removed
+
+
+def spawn_form_options(html: str) -> dict[str, str]:
+    """{display name: form value} of the spawn form's profile select, in the form's order."""
+    select = re.search(r'<select[^>]*name="profile"[^>]*>(.*?)</select>', html, re.S)
+    if not select:
+        raise AssertionError("the spawn form has no profile dropdown (select[name=profile])")
+    return {unescape(name): unescape(value) for value, name in _OPTION.findall(select.group(1))}
+
+
+def read_offered_profiles(hub_url: str, user: str, password: str, api: HubAPI) -> dict[str, str]:
+    """The profiles the hub's spawn form offers `user`: {display name: form value}."""
+    with HubSession(hub_url) as session:
+        session.login(user, password)
+        r = session.http.get(f"/hub/spawn/{quote(user)}/{FORM_PROBE_SERVER}")
+    api.remove_server(user, FORM_PROBE_SERVER)   # GET /hub/spawn/<user>/<name> records the named server
+    assert r.status_code == 200, f"the spawn form answered HTTP {r.status_code}"
+    return spawn_form_options(r.text)
 
 
 @dataclass
 class RunningServer:
     user: str
     name: str           # "" for the default server
-    profile: Profile
+    profile: ExpectedProfile
     url: str            # /user/<user>/[<name>/]
     container: object   # docker Container
     spawn_seconds: float
 
 
 class Servers:
-    """Starts servers through the REST API; stops what it started when the test ends."""
+    """Starts servers through the REST API; stops what it started when the test ends.
 
-    def __init__(self, api: HubAPI, stack: StackRun):
+    `api` starts and stops (a user's own token, or the admin's); `admin_api` reads server state."""
+
+    def __init__(self, api: HubAPI, stack, offered: dict[str, str], admin_api: HubAPI | None = None):
         self.api = api
+        self.admin_api = admin_api or api
         self.stack = stack
+        self.offered = offered
         self.started: list[tuple[str, str]] = []
+        self._containers: dict[tuple[str, str], str] = {}   # (user, server) -> container id seen running
 
     def url(self, user: str, name: str = "") -> str:
         return f"/user/{user}/" + (f"{name}/" if name else "")
 
+    def form_value(self, profile: ExpectedProfile) -> str:
+        value = self.offered.get(profile.name)
+        if value is None:
+            raise AssertionError(f"the hub does not offer the profile {profile.name!r}; its spawn form offers "
+                                 f"{list(self.offered)}")
+        return value
+
     def container(self, user: str, name: str = ""):
-        return self.stack.docker.containers.get(self.stack.user_container_name(user, name))
+        """The container the server's model names (its state's object_id)."""
+        model = self.admin_api.server(user, name, state=True)
+        if not model:
+            raise AssertionError(f"the hub has no server {user}/{name or '(default)'}")
+        child = (model.get("state") or {}).get("child_state") or model.get("state") or {}
+        ident = child.get("object_id") or child.get("object_name")
+        if not ident:
+            raise AssertionError(f"server {user}/{name or '(default)'} names no container in its state: "
+                                 f"{model.get('state')}")
+        container = self.stack.docker.containers.get(ident)
+        self._containers[(user, name)] = container.id
+        return container
 
     def container_exists(self, user: str, name: str = "") -> bool:
+        """Whether the server's container (named by its state, or the last one seen) exists."""
+        if self.admin_api.server(user, name):
+            try:
+                self.container(user, name)
+                return True
+            except (AssertionError, NotFound):
+                return False
+        ident = self._containers.get((user, name))
+        if ident is None:
+            return False
         try:
-            self.container(user, name)
+            self.stack.docker.containers.get(ident)
             return True
         except NotFound:
             return False
@@ -55,17 +117,20 @@ class Servers:
         result = self.container(user, name).exec_run(["python3", "-c", script, filename, content])
         assert result.exit_code == 0, f"writing {filename} for {user}: {result.output.decode()[-500:]}"
 
-    def start(self, user: str, name: str, profile: Profile) -> RunningServer:
+    def start(self, user: str, name: str, profile: ExpectedProfile) -> RunningServer:
+        value = self.form_value(profile)
         if self.api.server(user, name):
             self.stop(user, name)
         t0 = time.monotonic()
-        self.api.start_server(user, name, profile.key)
+        self.api.start_server(user, name, value)
         self.started.append((user, name))
         self.api.wait_ready(user, name)
         elapsed = time.monotonic() - t0
         return RunningServer(user, name, profile, self.url(user, name), self.container(user, name), elapsed)
 
     def stop(self, user: str, name: str = "") -> None:
+        if self.admin_api.server(user, name):
+            self.container_exists(user, name)   # remember its container, to see it removed
         self.api.stop_server(user, name)
         self.wait_stopped_and_removed(user, name)
 
@@ -73,7 +138,7 @@ class Servers:
         """Wait until the hub reports the server stopped and its container is gone."""
         self.api.wait_stopped(user, name)
         wait_for(lambda: not self.container_exists(user, name), timeout=Timeouts.stop,
-                 what=f"container {self.stack.user_container_name(user, name)} to be removed")
+                 what=f"the container of {user}/{name or '(default)'} to be removed")
 
     def stop_all_started(self) -> None:
         for user, name in reversed(self.started):

@@ -6,7 +6,11 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-STACK_DIR = ROOT / "stack"
+# The platform under test: its stack/ and images/. This checkout's by default; the mutation self-test
+# (acceptance/mutants.py) points PLATFORM_ROOT at a scratch copy with one deliberate breakage.
+PLATFORM_ROOT = Path(os.environ.get("PLATFORM_ROOT", ROOT)).resolve()
+STACK_DIR = PLATFORM_ROOT / "stack"
+IMAGES_DIR = PLATFORM_ROOT / "images"
 COMPOSE_FILE = STACK_DIR / "docker-compose.yml"
 PROFILES_FILE = STACK_DIR / "profiles.yaml"
 REPORTS_DIR = Path(os.environ.get("REPORTS_DIR", ROOT / "reports"))
@@ -16,13 +20,10 @@ sys.path.insert(0, str(ROOT / "images" / "hub"))  # jhub_platform: the hub's own
 from jhub_platform.profiles import Profile, load_profiles  # noqa: E402
 
 
-def profiles() -> list[Profile]:
-    """The six profiles, read from stack/profiles.yaml (the one definition)."""
+def platform_profiles() -> list[Profile]:
+    """The platform's own profile definition (stack/profiles.yaml): what the harness starts and builds.
+    Never what a check expects: that comes from the expected state (acceptance/expected.py)."""
     return load_profiles(PROFILES_FILE)
-
-
-def profile_by_name(name: str) -> Profile:
-    return next(p for p in profiles() if p.name == name)
 
 
 class Timeouts:

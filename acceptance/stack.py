@@ -25,8 +25,16 @@ from docker.errors import NotFound
 from dockerspawner import DockerSpawner
 from testcontainers.compose import DockerCompose
 
+from acceptance import probes
 from acceptance.polling import PollAbort, WaitTimeout, wait_for
-from acceptance.settings import COMPOSE_FILE, HARNESS_STACK_ENV, PROFILES_FILE, STACK_DIR, Timeouts, profiles
+from acceptance.settings import (
+    COMPOSE_FILE,
+    HARNESS_STACK_ENV,
+    PROFILES_FILE,
+    STACK_DIR,
+    Timeouts,
+    platform_profiles,
+)
 from images.build import HUB_IMAGE
 
 HUB_SERVICE = "hub"
@@ -91,6 +99,8 @@ class StackRun:
         self.compose = DockerCompose(context=str(STACK_DIR), compose_file_name=COMPOSE_FILE.name,
                                      env_file=str(env_file), wait=False, pull=False, build=False)
         self.started = False
+        self.restarts = 0                  # hub restarts this run made
+        self.first_secrets: dict = {}      # the hub's secrets right after its first start
 
     # --- names ------------------------------------------------------------------------
     @property
@@ -115,7 +125,7 @@ class StackRun:
 
     # --- lifecycle ----------------------------------------------------------------------
     def check_images(self) -> None:
-        wanted = [HUB_IMAGE, *dict.fromkeys(p.image for p in profiles())]
+        wanted = [HUB_IMAGE, *dict.fromkeys(p.image for p in platform_profiles())]
         missing = [t for t in wanted if not self._image_exists(t)]
         if missing:
             raise StackError(f"image(s) missing: {', '.join(missing)}; build them with `nox -s images`")
@@ -136,6 +146,7 @@ class StackRun:
             raise StackError(f"`docker compose up` failed: {detail.decode(errors='replace')[-2000:] or exc}") from exc
         self.started = True
         self.wait_until_ready()
+        self.first_secrets = self.secrets()
 
     def wait_until_ready(self, timeout: float = Timeouts.hub_ready) -> None:
         """Wait until the hub's REST API answers through the proxy (not just /hub/health).
@@ -159,6 +170,7 @@ class StackRun:
 
     def restart_hub(self) -> None:
         self.docker.containers.get(self.hub_container_name).restart(timeout=10)
+        self.restarts += 1
         self.wait_until_ready()
 
     def compose_down_up(self) -> None:
@@ -204,6 +216,10 @@ class StackRun:
     def hub_python(self, script: str, *args: str) -> str:
         """Run a Python script in the hub container (its Python, its packages); its output."""
         return self.hub_exec("python3", "-c", script, *args)
+
+    def is_subclass(self, class_name: str, base: str) -> bool:
+        """Whether the hub's class `class_name` is `base` or built on it (both dotted, imported in the hub)."""
+        return self.hub_python(probes.source("is_subclass"), class_name, base).strip() == "True"
 
     def native_accounts(self) -> dict[str, dict]:
         """NativeAuthenticator's accounts, read from the hub's database: username -> its stored row

@@ -14,6 +14,8 @@ makes where no registry answers. $EXTRA_CA_BUNDLE (default: the host's CA bundle
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -32,6 +34,9 @@ HUB_IMAGE = "local/jupyterhub-hub:latest"
 PUBLIC_BASE_IMAGE = "debian:bookworm-slim"
 LOCAL_BASE_IMAGE = "local/debian-base:bookworm"
 DEFAULT_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
+# Every image carries a hash of its build inputs; the acceptance run compares it with the checkout
+# (Phase 1), so a run never passes on an image older than the files it was built from.
+INPUTS_LABEL = "org.jupyterhub.platform.inputs"
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,18 @@ def image_specs(profiles_file: Path = PROFILES_FILE) -> list[ImageSpec]:
         target = image.split("/")[-1].split(":")[0]
         specs.append(ImageSpec(target, image, "singleuser/Dockerfile", target))
     return specs
+
+
+def inputs_hash(spec: ImageSpec, images_dir: Path = HERE) -> str:
+    """sha256 of what makes the image: its Dockerfile's folder (every file, by relative path), the target
+    and the build context's shared files. The optional extra CA (images/ca/) is the host's, not the
+    checkout's: left out."""
+    folder = (images_dir / spec.dockerfile).parent
+    digest = hashlib.sha256(f"target={spec.target or ''}\n".encode())
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+        digest.update(f"{path.relative_to(images_dir).as_posix()}\n".encode())
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
 
 
 def image_exists(tag: str) -> bool:
@@ -85,7 +102,7 @@ def prepare_extra_ca() -> str:
 
 def build(spec: ImageSpec, base_image: str) -> float:
     cmd = ["docker", "build", "-t", spec.tag, "-f", str(HERE / spec.dockerfile),
-           "--build-arg", f"BASE_IMAGE={base_image}"]
+           "--build-arg", f"BASE_IMAGE={base_image}", "--label", f"{INPUTS_LABEL}={inputs_hash(spec)}"]
     if spec.target:
         cmd += ["--target", spec.target]
     cmd.append(str(HERE))
@@ -97,14 +114,28 @@ def build(spec: ImageSpec, base_image: str) -> float:
     elapsed = time.monotonic() - start
     if proc.returncode != 0:
         sys.stdout.write(proc.stdout[-6000:])
-        raise SystemExit(f"[images] FAILED to build {spec.tag} after {elapsed:.0f}s (docker build output above)")
+        tail = [line for line in proc.stdout.strip().splitlines() if line.strip()][-3:]
+        raise BuildFailed(f"`docker build` exited {proc.returncode} after {elapsed:.0f}s: {' | '.join(tail)}")
     return elapsed
+
+
+class BuildFailed(RuntimeError):
+    """One image did not build; the message quotes the end of docker's output."""
+
+
+def write_status(path: Path, results: list[dict]) -> None:
+    """The build's outcome for the acceptance report: {"ok", "finished", "images": [...]}."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    status = {"ok": all(r["ok"] for r in results), "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+              "images": results}
+    path.write_text(json.dumps(status, indent=2) + "\n")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("names", nargs="*", help="images to build (hub, uv-lab, ...); default all")
     parser.add_argument("--missing-only", action="store_true", help="skip images that already exist")
+    parser.add_argument("--status-file", type=Path, help="write the outcome as JSON here (read by the report)")
     args = parser.parse_args(argv)
 
     specs = image_specs()
@@ -116,16 +147,28 @@ def main(argv: list[str] | None = None) -> int:
         chosen = [s for s in chosen if not image_exists(s.tag)]
         if not chosen:
             print("[images] all images present")
+            if args.status_file:
+                write_status(args.status_file, [])
             return 0
 
     base = choose_base_image()
     ca = prepare_extra_ca()
     print(f"[images] base image {base}; extra CA for build stages: {ca}")
-    # uv-lab builds after uv-vscode and reuses all of its layers.
+    # uv-lab builds after uv-vscode and reuses all of its layers. A failed image does not stop the
+    # others; the exit status and the status file say which failed.
+    results = []
     for spec in chosen:
-        elapsed = build(spec, base)
+        try:
+            elapsed = build(spec, base)
+        except BuildFailed as exc:
+            print(f"[images] FAILED to build {spec.tag}: {exc}", flush=True)
+            results.append({"name": spec.name, "tag": spec.tag, "ok": False, "seconds": None, "error": str(exc)})
+            continue
         print(f"[images] built {spec.tag} in {elapsed:.0f}s, {image_size(spec.tag) / 1e9:.2f} GB", flush=True)
-    return 0
+        results.append({"name": spec.name, "tag": spec.tag, "ok": True, "seconds": round(elapsed, 1), "error": None})
+    if args.status_file:
+        write_status(args.status_file, results)
+    return 0 if all(r["ok"] for r in results) else 1
 
 
 if __name__ == "__main__":

@@ -39,6 +39,10 @@ def persistent_secret(path: Path) -> str:
 # --- hub, proxy, state ---------------------------------------------------------
 c.JupyterHub.bind_url = "http://:8000"
 c.JupyterHub.hub_ip = "0.0.0.0"
+# JupyterHub 6.1.1 ignores hub_ip once hub_connect_url is set (Server.bind_url_default derives the bind
+# address from the connect URL: it listened on the container's network address only). Bind explicitly;
+# harmless once a release honours hub_ip with hub_connect_url.
+c.JupyterHub.hub_bind_url = "http://0.0.0.0:8081"
 c.JupyterHub.hub_connect_url = env("HUB_CONNECT_URL", "http://hub:8081")
 c.JupyterHub.db_url = f"sqlite:///{DATA_DIR}/jupyterhub.sqlite"
 # both secrets are generated on first start in the volume: JupyterHub writes the cookie secret,

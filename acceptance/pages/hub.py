@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import urlparse
 
 from playwright.sync_api import Locator, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
@@ -142,6 +143,13 @@ class SpawnPage:
             raise AssertionError(f"{profile_name} landed on {self.page.url}, expected a URL matching {lands_on}") \
                 from None
 
+
+    def start_preselected(self) -> str:
+        """Press Start without choosing a profile; the path the server lands on."""
+        self.form.get_by_role("button", name="Start").click()
+        self.page.wait_for_url(re.compile(r"/user/"), timeout=Timeouts.spawn * 1000)
+        self.page.wait_for_load_state()
+        return urlparse(self.page.url).path
 
     def start_failing(self, profile_name: str) -> str:
         """Start a profile that must fail; the error the hub shows: on the form again when the spawn

@@ -475,15 +475,18 @@ def narrowing(config: pytest.Config, deselected: int = 0) -> str | None:
 
 
 def _profiles_for_report() -> tuple[list[dict[str, Any]], str | None]:
+    """The expected state's profiles (what Phase 3 verifies), for the report's profile table."""
+    from acceptance import expected
+
     try:
-        profiles = settings.profiles()
+        profiles = expected.current().profiles
     except Exception as e:  # noqa: BLE001 - the report still has to be written
-        return [], f"could not read profiles: {e}"
+        return [], f"could not read the expected profiles: {e}"
     rows = []
     for p in profiles:
         cpus = int(p.cpus) if float(p.cpus).is_integer() else p.cpus
-        rows.append({"key": p.key, "name": p.name, "image": p.image, "cpus": cpus, "memory": p.memory,
-                     "default_url": p.default_url, "app": p.app})
+        rows.append({"key": p.id, "name": p.name, "image": p.image, "cpus": cpus, "memory": p.memory,
+                     "default_url": p.lands_on, "app": p.app})
     return rows, None
 
 

@@ -1,25 +1,64 @@
-"""Phase 1: Image Building - the images exist, run as nebula, and their sizes are recorded."""
-import pytest
+"""Phase 1: Image Building - the specification's three single-user images exist, were built from this
+checkout (not stale), run as nebula, and their sizes are recorded."""
+import json
+import os
 
+import pytest
+from docker.errors import ImageNotFound
+
+from acceptance.expected import current
 from acceptance.images_info import image_size, shared_size
 from acceptance.report.plugin import get_collector
-from acceptance.settings import IMAGE_SIZE_TARGETS, IMAGES_TOGETHER_TARGET, SPEC_IMAGE_SIZES, profiles
-from images.build import HUB_IMAGE
+from acceptance.settings import IMAGE_SIZE_TARGETS, IMAGES_DIR, IMAGES_TOGETHER_TARGET, PROFILES_FILE, SPEC_IMAGE_SIZES
+from images.build import HUB_IMAGE, INPUTS_LABEL, image_specs, inputs_hash
 
 pytestmark = pytest.mark.p1
-USER_IMAGES = list(dict.fromkeys(p.image for p in profiles()))
+IMAGES = current().images
 
 
-def test_images_exist_and_their_sizes_are_recorded(stack, evidence, request):
-    """The hub image and the three single-user images exist; sizes recorded against the specification."""
+def build_failures() -> dict[str, str]:
+    """Images the run's build (IMAGE_BUILD_STATUS, written by `nox`) failed to build: tag -> error."""
+    path = os.environ.get("IMAGE_BUILD_STATUS")
+    if not path:
+        return {}
+    try:
+        status = json.loads(open(path).read())
+    except (OSError, ValueError) as exc:
+        return {"(all)": f"the build's status file {path} is unreadable: {exc}"}
+    return {i["tag"]: i["error"] for i in status.get("images", []) if not i.get("ok")}
+
+
+@pytest.mark.parametrize("tag", [*IMAGES, HUB_IMAGE])
+def test_image_is_built_from_this_checkout(stack, tag, evidence):
+    """The image exists, this run's build of it succeeded, and its build-inputs label matches the checkout
+    (a stale image fails)."""
+    failed = build_failures()
+    assert tag not in failed and "(all)" not in failed, \
+        f"the build of {tag} failed in this run: {failed.get(tag) or failed.get('(all)')}"
+    try:
+        image = stack.docker.images.get(tag)
+    except ImageNotFound:
+        raise AssertionError(f"{tag} is not on this Docker host: build it with `nox -s images`") from None
+    spec = next((s for s in image_specs(PROFILES_FILE) if s.tag == tag), None)
+    assert spec is not None, f"the checkout builds no image {tag} (images/build.py, stack/profiles.yaml)"
+    want = inputs_hash(spec, IMAGES_DIR)
+    have = (image.attrs["Config"].get("Labels") or {}).get(INPUTS_LABEL)
+    evidence.fact("image id", image.id[:19])
+    evidence.fact("build inputs", f"image {str(have)[:12]}, checkout {want[:12]}")
+    assert have == want, (f"{tag} is stale: built from inputs {str(have)[:12]}, the checkout's "
+                          f"images/{spec.dockerfile.split('/')[0]}/ is {want[:12]}; rebuild with `nox -s images`")
+
+
+def test_image_sizes_are_recorded(stack, evidence, request):
+    """The three single-user images' sizes, recorded against the specification's and the project's targets."""
     client = stack.docker
     rows = []
-    for tag in USER_IMAGES:
+    for tag in IMAGES:
         size = image_size(client, tag)
         rows.append({"name": tag.split("/")[-1].split(":")[0], "tag": tag, "size_bytes": size,
                      "spec_size": SPEC_IMAGE_SIZES.get(tag, ""), "target_bytes": IMAGE_SIZE_TARGETS.get(tag)})
         evidence.fact(tag, f"{size / 1e9:.2f} GB (specification: {SPEC_IMAGE_SIZES.get(tag, '-')})")
-    together = shared_size(client, USER_IMAGES)
+    together = shared_size(client, IMAGES)
     rows.append({"name": "three single-user images, shared layers once", "tag": "", "size_bytes": together,
                  "spec_size": "6.54GB", "target_bytes": IMAGES_TOGETHER_TARGET})
     hub = image_size(client, HUB_IMAGE)
@@ -27,7 +66,7 @@ def test_images_exist_and_their_sizes_are_recorded(stack, evidence, request):
     evidence.fact("single-user images together (shared layers once)", f"{together / 1e9:.2f} GB")
     evidence.fact(HUB_IMAGE, f"{hub / 1e9:.2f} GB")
     get_collector(request.config).set_images(rows)
-    assert len(USER_IMAGES) == 3, f"profiles.yaml names {len(USER_IMAGES)} single-user images, expected 3"
+    assert all(r["size_bytes"] > 0 for r in rows)
 
 
 VERSION_PROBE = (
@@ -36,19 +75,21 @@ VERSION_PROBE = (
 )
 
 
-@pytest.mark.parametrize("tag", USER_IMAGES)
-def test_single_user_image_runs_jupyterhub_singleuser_as_nebula(stack, tag, evidence, request):
+@pytest.mark.parametrize("tag", IMAGES)
+def test_single_user_image_runs_jupyterhub_singleuser_as_nebula(stack, expected, tag, evidence, request):
     """Each single-user image runs jupyterhub-singleuser as nebula (uid 1000) in /home/nebula."""
     image = stack.docker.images.get(tag)
     config = image.attrs["Config"]
-    assert config["User"] == "nebula", f"{tag} runs as {config['User']!r}, expected nebula"
-    assert config["WorkingDir"] == "/home/nebula", f"{tag} starts in {config['WorkingDir']!r}"
+    home = expected.users["home"]
+    assert config["WorkingDir"] == home, f"{tag} starts in {config['WorkingDir']!r}, expected {home}"
     assert config["Cmd"] == ["jupyterhub-singleuser"], f"{tag} command is {config['Cmd']}"
-    out = stack.docker.containers.run(tag, ["sh", "-c", VERSION_PROBE], entrypoint=[], remove=True).decode()
+    out = stack.docker.containers.run(tag, ["sh", "-c", VERSION_PROBE], entrypoint=[], remove=True,
+                                      network_mode="none", name=f"{stack.prefix}probe-{tag.split('/')[-1][:20]}"
+                                      .replace(":", "-")).decode()
     uid, uv, singleuser, lab, marimo, code_server = out.strip().splitlines()
     versions = {"uv": uv.removeprefix("uv "), "jupyterhub-singleuser": singleuser, "JupyterLab": lab,
                 "marimo": marimo, "code-server": code_server}
     for name, version in versions.items():
         evidence.fact(name, version)
     get_collector(request.config).set_versions({k: v for k, v in versions.items() if v != "-"})
-    assert uid == "1000"
+    assert int(uid) == expected.users["uid"], f"{tag} runs as uid {uid}, expected {expected.users['uid']}"

@@ -1,79 +1,130 @@
-"""Phase 2: Stack Deployment - hub container, network, volume, config location, hub settings."""
+"""Phase 2: Stack Deployment - hub container, network, volume, config location, and the hub's settings
+as the running hub shows them (its sockets, its log, /hub/api/info, the containers it makes)."""
+import socket
+
 import httpx
 import pytest
 
-from acceptance.hub_config import effective_config_in_hub
-from acceptance.settings import profiles
+from acceptance.pages import HomePage
 from acceptance.stack import StackError, StackRun
 
 pytestmark = pytest.mark.p2
 
 
-def test_hub_container_runs_and_publishes_port_8000_on_loopback(stack, evidence):
-    """Hub container jupyterhub-hub runs, port 8000 published on 127.0.0.1 only."""
-    hub = stack.hub()
-    assert hub.name == stack.hub_container_name
-    assert hub.status == "running", f"hub container is {hub.status}"
-    bindings = hub.attrs["HostConfig"]["PortBindings"]["8000/tcp"]
-    assert [(b["HostIp"], b["HostPort"]) for b in bindings] == [("127.0.0.1", str(stack.port))]
+def names(expected, stack, key: str) -> str:
+    return expected.name(key, prefix=stack.prefix, project=stack.project)
+
+
+def listening(stack, port: int) -> list[str]:
+    """Addresses the hub container listens on for TCP `port` (from /proc/net/tcp{,6})."""
+    out = stack.hub_exec("sh", "-c", "cat /proc/net/tcp /proc/net/tcp6 2>/dev/null")
+    found = []
+    for line in out.splitlines()[1:]:
+        parts = line.split()
+        if len(parts) > 3 and parts[3] == "0A" and ":" in parts[1]:   # state 0A: LISTEN
+            address, hex_port = parts[1].rsplit(":", 1)
+            if int(hex_port, 16) == port:
+                found.append("0.0.0.0" if set(address) == {"0"} else socket.inet_ntoa(bytes.fromhex(address)[::-1])
+                             if len(address) == 8 else address)
+    return found
+
+
+def test_hub_container_runs_and_publishes_its_port_on_loopback(stack, expected, evidence):
+    """The hub container (jupyterhub-hub) runs and publishes port 8000 on 127.0.0.1 only."""
+    infra = expected.infra
+    [hub] = stack.docker.containers.list(all=True, filters={"label": [f"com.docker.compose.project={stack.project}",
+                                                                     "com.docker.compose.service=hub"]})
     evidence.fact("container", hub.name)
-    evidence.fact("published", f"127.0.0.1:{stack.port} -> 8000")
+    assert hub.name == names(expected, stack, "hub_container"), f"the hub container is named {hub.name}"
+    assert hub.status == "running", f"hub container is {hub.status}"
+    bindings = hub.attrs["HostConfig"]["PortBindings"] or {}
+    published = [(b["HostIp"], k) for k, v in bindings.items() for b in v]
+    evidence.fact("published", published)
+    assert published == [(infra["bind_address"], f"{infra['published_port']}/tcp")], \
+        f"published {published}, expected port {infra['published_port']} on {infra['bind_address']} only"
 
 
-def test_hub_and_user_servers_share_the_bridge_network(stack, evidence):
+def test_hub_and_user_servers_share_the_bridge_network(stack, expected, evidence):
     """Network jupyterhub-net (bridge) exists and the hub answers on it as `hub`."""
-    network = stack.docker.networks.get(stack.network_name)
-    assert network.attrs["Driver"] == "bridge"
-    hub_net = stack.hub().attrs["NetworkSettings"]["Networks"].get(stack.network_name)
-    assert hub_net is not None, f"hub is not attached to {stack.network_name}"
-    assert "hub" in (hub_net.get("Aliases") or []), f"hub has no DNS alias 'hub' on {stack.network_name}"
+    name = names(expected, stack, "network")
+    found = [n.name for n in stack.docker.networks.list() if n.name.startswith(stack.prefix)]
+    assert name in found, f"no network {name}; the deployment made {found}"
+    network = stack.docker.networks.get(name)
+    assert network.attrs["Driver"] == expected.infra["network_driver"], f"{name} is a {network.attrs['Driver']}"
+    hub_net = stack.hub().attrs["NetworkSettings"]["Networks"].get(name)
+    assert hub_net is not None, f"the hub is not attached to {name}"
+    assert "hub" in (hub_net.get("Aliases") or []), f"the hub has no DNS alias 'hub' on {name}"
     evidence.fact("network", f"{network.name} ({network.attrs['Driver']})")
 
 
-def test_hub_state_lives_in_the_data_volume_and_config_outside_it(stack, evidence):
-    """/srv/jupyterhub is the named data volume (database, cookie secret); the config file is outside it."""
+def test_hub_state_lives_in_the_data_volume_and_config_outside_it(stack, expected, evidence):
+    """The data volume is mounted at /srv/jupyterhub and holds the database and cookie secret; the config
+    file is mounted outside it."""
+    infra = expected.infra
     mounts = {m["Destination"]: m for m in stack.hub().attrs["Mounts"]}
-    data = mounts.get("/srv/jupyterhub")
-    assert data and data["Type"] == "volume" and data["Name"] == stack.data_volume_name, f"/srv/jupyterhub: {data}"
-    files = stack.hub_exec("ls", "/srv/jupyterhub").split()
-    assert {"jupyterhub.sqlite", "jupyterhub_cookie_secret"} <= set(files), f"/srv/jupyterhub holds {files}"
-    config = mounts.get("/etc/jupyterhub/jupyterhub_config.py")
-    assert config and config["Type"] == "bind", f"config mount: {config}"
-    evidence.fact("data volume", f"{data['Name']} at /srv/jupyterhub: {', '.join(files)}")
-    evidence.fact("config", "/etc/jupyterhub/jupyterhub_config.py (bind mount, not in the volume)")
+    data = mounts.get(infra["data_mount"])
+    volume = names(expected, stack, "data_volume")
+    assert data and data["Type"] == "volume" and data["Name"] == volume, \
+        f"{infra['data_mount']} should be the volume {volume}, is {data}"
+    files = stack.hub_exec("ls", infra["data_mount"]).split()
+    assert {"jupyterhub.sqlite", "jupyterhub_cookie_secret"} <= set(files), f"{infra['data_mount']} holds {files}"
+    config = mounts.get(infra["config_file"])
+    assert config and config["Type"] == "bind", f"{infra['config_file']} is not mounted from outside: {config}"
+    evidence.fact("data volume", f"{data['Name']} at {infra['data_mount']}: {', '.join(files)}")
+    evidence.fact("config", f"{infra['config_file']} (bind mount, not in the volume)")
 
 
-def test_hub_settings_match_the_specification(stack, evidence):
-    """hub_ip 0.0.0.0, hub_connect_url http://hub:8081, default URL /lab, named servers, admin access."""
-    cfg = effective_config_in_hub(stack)
-    hub = cfg["JupyterHub"]
-    expected = {"hub_ip": "0.0.0.0", "hub_connect_url": "http://hub:8081", "allow_named_servers": True,
-                "admin_access": True, "bind_url": "http://:8000"}
-    actual = {k: hub.get(k) for k in expected}
-    actual_default_url = cfg["Spawner"].get("default_url")
-    for k, v in actual.items():
-        evidence.fact(k, v)
-    evidence.fact("Spawner.default_url", actual_default_url)
-    assert actual == expected
-    assert actual_default_url == "/lab"
-
-
-def test_hub_log_shows_spawner_and_hub_api(stack, evidence):
-    """The hub log reports the ProfilesSpawner, the Hub API on :8081 and the proxy on :8000."""
+def test_hub_api_and_proxy_listen_where_the_specification_says(stack, expected, evidence):
+    """The hub API listens on every interface (hub_ip 0.0.0.0) at the connect URL's port, the proxy on
+    :8000, and the hub log says so."""
+    infra = expected.infra
+    api_port = httpx.URL(infra["hub_connect_url"]).port
+    api, proxy = listening(stack, api_port), listening(stack, infra["published_port"])
+    evidence.fact(f"listening on {api_port}", api)
+    evidence.fact(f"listening on {infra['published_port']}", proxy)
+    assert infra["hub_ip"] in api, f"the hub API listens on {api} for port {api_port}, not {infra['hub_ip']}"
+    assert proxy, f"nothing listens on port {infra['published_port']} in the hub container"
     log = stack.hub_logs()
-    wanted = ["Using Spawner: jhub_platform.spawner.PlatformProfilesSpawner",
-              "Hub API listening on http://hub:8081/hub/",
-              "JupyterHub is now running at http://:8000"]
-    missing = [w for w in wanted if w not in log]
+    wanted = [f"Hub API listening on http://{infra['hub_ip']}:{api_port}/hub/",
+              f"JupyterHub is now running at {infra['proxy_url']}"]
     startup = [line for line in log.splitlines() if any(k in line for k in ("Using", "listening", "running at"))]
     evidence.text("hub start-up log", "\n".join(startup)[:5000])
-    assert not missing, f"hub log lacks: {missing}"
+    missing = [w for w in wanted if w not in log]
+    assert not missing, f"the hub log lacks: {missing}"
     assert httpx.get(f"{stack.hub_url}/hub/health", timeout=10).status_code == 200
 
 
-def test_named_servers_run_side_by_side(servers, evidence):
+def test_the_spawner_is_profiles_spawner(stack, admin_api, expected, evidence):
+    """/hub/api/info names the spawner: ProfilesSpawner (or a class built on it)."""
+    info = admin_api.info()
+    spawner = info["spawner"]
+    evidence.fact("spawner", f"{spawner['class']} {spawner.get('version', '')}")
+    assert stack.is_subclass(spawner["class"], expected.infra["spawner"]), \
+        f"the hub's spawner {spawner['class']} is not a {expected.infra['spawner']}"
+
+
+def test_a_server_started_without_choosing_lands_on_the_default_url_and_reaches_the_hub(
+        admin_page, servers, expected, evidence):
+    """"Start My Server" with the form's preselected profile lands on the default URL (/lab); the server
+    reaches the hub at the connect URL (http://hub:8081)."""
+    infra = expected.infra
+    if servers.api.server("admin", ""):
+        servers.stop("admin", "")
+    form = HomePage(admin_page).open().start_my_server()
+    servers.started.append(("admin", ""))
+    path = form.start_preselected()
+    evidence.fact("landed on", path)
+    assert path == f"/user/admin{infra['default_url']}", f"landed on {path}, expected {infra['default_url']}"
+    env = dict(v.split("=", 1) for v in servers.container("admin").attrs["Config"]["Env"])
+    evidence.fact("JUPYTERHUB_API_URL", env.get("JUPYTERHUB_API_URL"))
+    assert env.get("JUPYTERHUB_API_URL") == f"{infra['hub_connect_url']}/hub/api", \
+        f"the server reaches the hub at {env.get('JUPYTERHUB_API_URL')}, expected {infra['hub_connect_url']}"
+
+
+def test_named_servers_run_side_by_side(servers, expected, evidence):
     """Named servers on: a user's default server and a named one run at once, each in its own container."""
-    lab = profiles()[0]
+    assert expected.infra["named_servers"]
+    lab = expected.profiles[0]
     default = servers.start("admin", "", lab)
     named = servers.start("admin", "side-by-side", lab)
     assert servers.api.server("admin", "")["ready"], "starting the named server stopped the default one"
@@ -81,16 +132,18 @@ def test_named_servers_run_side_by_side(servers, evidence):
     evidence.fact("containers", f"{default.container.name}, {named.container.name}")
 
 
-def test_user_servers_survive_a_hub_restart(stack, servers, evidence):
-    """Restarting the hub container leaves running user servers up; the hub re-attaches to them."""
-    server = servers.start("admin", "survivor", profiles()[0])
-    stack.restart_hub()
-    assert servers.container("admin", "survivor").id == server.container.id
-    assert servers.container("admin", "survivor").status == "running"
-    assert servers.api.server("admin", "survivor")["ready"], "the hub lost the server after its restart"
-    response = servers.api.server_get(f"{server.url}api/status", timeout=30)
-    assert response.status_code == 200, f"server API after hub restart: HTTP {response.status_code}"
-    evidence.fact("after hub restart", f"{server.container.name} still running, API answers")
+def test_the_admin_reaches_a_users_server(stack, admin_api, servers, expected, evidence):
+    """Admin access: the admin's token opens another user's running server."""
+    assert expected.infra["admin_access"]
+    admin_api.http.post("/hub/api/users/p2-user")
+    try:
+        server = servers.start("p2-user", "", expected.profiles[0])
+        response = admin_api.server_get(f"{server.url}api/status", timeout=30)
+        evidence.fact("admin at the user's server", f"HTTP {response.status_code}")
+        assert response.status_code == 200, f"the admin got HTTP {response.status_code} at {server.url}api/status"
+    finally:
+        servers.stop_all_started()
+        admin_api.http.delete("/hub/api/users/p2-user")
 
 
 def test_a_hub_with_a_bad_setting_fails_fast_with_its_message(stack, evidence):
@@ -105,3 +158,4 @@ def test_a_hub_with_a_bad_setting_fails_fast_with_its_message(stack, evidence):
     evidence.text("harness message", str(failure.value))
     assert "AUTH_MODE must be 'bootstrap' or 'production', not 'nonsense'" in str(failure.value)
     assert bad.leftovers() == []
+

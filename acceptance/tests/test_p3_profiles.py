@@ -1,21 +1,44 @@
-"""Phase 3: Resource Profiles - the hub offers exactly the profiles of stack/profiles.yaml."""
+"""Phase 3: Resource Profiles Configuration - the hub offers the specification's six profiles, and each,
+started, runs its image with its CPU and memory limits and lands on its app."""
 import pytest
 
-from acceptance.hub_config import effective_config_in_hub
-from acceptance.settings import profiles
+from acceptance.expected import current
 
 pytestmark = pytest.mark.p3
+PROFILES = current().profiles
 
 
-def test_hub_configures_the_six_profiles_with_images_limits_and_urls(stack, evidence):
-    """ProfilesSpawner.profiles in the running hub equals profiles.yaml: names, images, CPUs, memory, URLs."""
-    cfg = effective_config_in_hub(stack)
-    offered = cfg["ProfilesSpawner"]["profiles"]
-    actual = [(name, key, child["image"], float(child["cpu_limit"]), child["mem_limit"], child["default_url"])
-              for name, key, _cls, child in offered]
-    expected = [(p.name, p.key, p.image, p.cpus, p.memory, p.default_url) for p in profiles()]
-    for row in actual:
-        evidence.fact(row[0], f"{row[2]}, {row[3]:g} CPU, {row[4]}, {row[5]}")
-    assert len(expected) == 6
-    assert actual == expected
-    assert {cls for _n, _k, cls, _c in offered} == {"dockerspawner.DockerSpawner"}
+def test_the_hub_offers_exactly_the_specified_profiles(offered_profiles, expected, evidence):
+    """The hub's spawn form offers the six profiles of the specification, no more and no fewer."""
+    offered = list(offered_profiles)
+    evidence.fact("offered", " | ".join(offered))
+    missing = [p.name for p in expected.profiles if p.name not in offered]
+    unexpected = [n for n in offered if n not in {p.name for p in expected.profiles}]
+    assert not missing and not unexpected, f"missing profiles {missing}; profiles not in the specification " \
+                                           f"{unexpected}"
+
+
+@pytest.mark.parametrize("profile", PROFILES, ids=lambda p: p.id)
+def test_profile_runs_its_image_with_its_limits_and_lands_on_its_app(profile_survey, profile, evidence):
+    """The profile's server runs the specified image with its CPU and memory limits (docker inspect) and
+    lands on its path, where its app answers."""
+    run = profile_survey[profile.name].require()
+    evidence.fact("container", f"{run.container}: {run.image}, Memory={run.memory}, "
+                               f"CpuQuota={run.cpu_quota}/{run.cpu_period}")
+    evidence.fact("landed on", f"{run.landed_on} (HTTP {run.landing_status}, {run.app or 'no known app'})")
+    evidence.fact("spawn time", f"{run.spawn_seconds:.1f} s")
+    wrong = []
+    if run.image != profile.image:
+        wrong.append(f"runs {run.image}, the specification says {profile.image}")
+    if run.memory != profile.mem_bytes:
+        wrong.append(f"memory limit {run.memory} bytes, the specification says {profile.memory} "
+                     f"({profile.mem_bytes} bytes)")
+    if (run.cpu_quota, run.cpu_period) != (profile.cpu_quota, 100_000):
+        wrong.append(f"CPU limit {run.cpu_quota}/{run.cpu_period} (quota/period), the specification says "
+                     f"{profile.cpus:g} CPUs ({profile.cpu_quota}/100000)")
+    if run.landed_on != profile.lands_on or run.landing_status != 200:
+        wrong.append(f"lands on {run.landed_on} (HTTP {run.landing_status}), the specification says "
+                     f"{profile.lands_on}")
+    if run.app != profile.app:
+        wrong.append(f"{run.app or 'no known app'} answers there, the specification says {profile.app}")
+    assert not wrong, f"{profile.name}: " + "; ".join(wrong)

@@ -1,44 +1,73 @@
-"""Phase 4: Authentication & Authorization - NativeAuthenticator in bootstrap mode, admin `admin`."""
+"""Phase 4: Authentication & Authorization - NativeAuthenticator in bootstrap mode with the admin, as the
+running hub behaves: /hub/api/info, the admin's user record, what signup and login do."""
+import secrets
+
 import httpx
 import pytest
 
-from acceptance.hub_config import effective_config_in_hub
+from acceptance.hub_api import HubSession
 
 pytestmark = pytest.mark.p4
 
 
-def is_native_authenticator(stack, class_name: str) -> bool:
-    """Whether the hub's authenticator class is nativeauthenticator.NativeAuthenticator or built on it."""
-    module, name = class_name.rsplit(".", 1)
-    return stack.hub_python(
-        f"import importlib; from nativeauthenticator import NativeAuthenticator\n"
-        f"print(issubclass(getattr(importlib.import_module({module!r}), {name!r}), NativeAuthenticator))\n"
-    ).strip() == "True"
+def version_tuple(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split(".")[:3] if part.isdigit())
 
 
-def test_native_authenticator_in_bootstrap_mode_with_admin(stack, evidence):
-    """NativeAuthenticator, open signup, allow_all (bootstrap mode), admin user `admin`, 8+ char passwords."""
-    cfg = effective_config_in_hub(stack)
-    authenticator = cfg["JupyterHub"]["authenticator_class"]
-    evidence.fact("authenticator_class", f"{authenticator} (NativeAuthenticator with the platform's messages)")
-    assert is_native_authenticator(stack, authenticator), f"{authenticator} is not a NativeAuthenticator"
-    facts = {
-        "open_signup": cfg["NativeAuthenticator"]["open_signup"],
-        "allow_all": cfg["Authenticator"]["allow_all"],
-        "admin_users": cfg["Authenticator"]["admin_users"],
-        "minimum_password_length": cfg["NativeAuthenticator"]["minimum_password_length"],
-    }
-    for k, v in facts.items():
-        evidence.fact(k, v)
-    assert facts == {
-        "open_signup": True,
-        "allow_all": True,
-        "admin_users": ["admin"],
-        "minimum_password_length": 8,
-    }
+def random_password(length: int) -> str:
+    """A password of exactly `length` characters that is in no list of common passwords."""
+    return ("Q7#" + secrets.token_hex(length))[:length]
 
 
-def test_signup_page_is_open(stack):
+def test_authenticator_is_native_authenticator_on_a_supported_jupyterhub(stack, admin_api, expected, evidence):
+    """/hub/api/info: the authenticator is NativeAuthenticator (or built on it), JupyterHub at least 5.0."""
+    info = admin_api.info()
+    authenticator = info["authenticator"]
+    evidence.fact("authenticator", f"{authenticator['class']} {authenticator.get('version', '')}")
+    evidence.fact("JupyterHub", info["version"])
+    assert stack.is_subclass(authenticator["class"], expected.users["authenticator"]), \
+        f"the hub's authenticator {authenticator['class']} is not a {expected.users['authenticator']}"
+    minimum = expected.versions["jupyterhub"]
+    assert version_tuple(info["version"]) >= version_tuple(minimum), \
+        f"JupyterHub {info['version']} is older than {minimum}"
+
+
+def test_the_admin_user_is_an_admin(admin_api, expected, evidence):
+    """The user `admin` is an admin in the hub's user records."""
+    record = admin_api.user(expected.admin)
+    evidence.fact(f"{expected.admin} is admin", record["admin"])
+    assert record["admin"] is True, f"{expected.admin} is not an admin"
+
+
+def test_bootstrap_mode_a_signup_logs_in_at_once(stack, expected, evidence):
+    """Bootstrap mode (open_signup, allow_all): a new user's signup is accepted and they log in right away."""
+    mode = expected.auth_modes["bootstrap"]
+    password = random_password(16)
+    with HubSession(stack.hub_url) as session:
+        signup = session.signup("p4-newcomer", password)
+        logged_in = session.try_login("p4-newcomer", password)
+    evidence.fact("signup says", signup.message)
+    evidence.fact("login right after", "accepted" if logged_in else "refused")
+    assert signup.ok == (mode["signup"] == "open"), f"signup: {signup.message!r}"
+    assert logged_in == mode["login_after_signup"], \
+        f"login right after signup was {'accepted' if logged_in else 'refused'} in bootstrap mode"
+
+
+def test_passwords_need_the_minimum_length(stack, expected, evidence):
+    """A password one character short of the minimum (8) is refused with a message naming it; one of exactly
+    the minimum is accepted."""
+    minimum = expected.users["minimum_password_length"]
+    with HubSession(stack.hub_url) as session:
+        short = session.signup("p4-short", random_password(minimum - 1))
+        exact = session.signup("p4-exact", random_password(minimum))
+    evidence.fact(f"{minimum - 1} characters", short.message)
+    evidence.fact(f"{minimum} characters", exact.message)
+    assert not short.ok and f"at least {minimum} characters" in short.message, \
+        f"a {minimum - 1}-character password: {short.message!r}"
+    assert exact.ok, f"a {minimum}-character password was refused: {exact.message!r}"
+
+
+def test_signup_and_login_pages_are_served(stack):
     """/hub/signup is served (self-signup on) and /hub/login uses NativeAuthenticator's form."""
     signup = httpx.get(f"{stack.hub_url}/hub/signup", timeout=10)
     assert signup.status_code == 200 and 'id="signup_submit"' in signup.text

@@ -6,7 +6,6 @@ from playwright.sync_api import expect
 
 from acceptance.fixtures import hub_user
 from acceptance.pages import LoginPage
-from acceptance.settings import profiles
 from acceptance.stack import compose_config
 
 pytestmark = pytest.mark.r2
@@ -27,9 +26,9 @@ def bob(stack):
 
 
 @pytest.fixture
-def alice_server(servers, alice):
+def alice_server(servers, alice, expected):
     """Alice's running default server with a private file in her home."""
-    server = servers.start(alice.name, "", profiles()[0])
+    server = servers.start(alice.name, "", expected.profiles[0])
     servers.write_home_file(alice.name, "", SECRET_FILE, SECRET)
     return server
 
@@ -113,7 +112,8 @@ def test_user_containers_are_unprivileged_without_docker_or_hub_state(stack, ali
     assert [c.upper() for c in host["CapDrop"] or []] in (["ALL"], ["CAP_ALL"]), f"CapDrop {host['CapDrop']}"
     assert mounts == ["/home/nebula"], f"mounts: {mounts}"
 
-    gateway = container.attrs["NetworkSettings"]["Networks"][stack.network_name]["Gateway"]
+    [network] = container.attrs["NetworkSettings"]["Networks"].values()
+    gateway = network["Gateway"]
     probe = (
         "import os, socket, sys\n"
         "status = dict(l.split(':\\t', 1) for l in open('/proc/self/status').read().splitlines() if ':\\t' in l)\n"

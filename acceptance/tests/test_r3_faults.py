@@ -1,23 +1,23 @@
-"""Reliability 3: Faults, Nothing Lost - a hub restart, a user container killed from outside, a
-process past its memory limit, a profile whose image is missing, and `docker compose down` then
-`up`: the platform recovers, and no server, account or file is lost."""
+"""Reliability 3: Faults, Nothing Lost - a hub restart, a user container killed from outside, a profile
+whose image is missing, and `docker compose down` then `up`: the platform recovers, and no server, account
+or file is lost. (A process past its memory limit: Test 8.)"""
 import re
+import time
 
 import httpx
 import pytest
 
+from acceptance.expected import current
 from acceptance.fixtures import another_stack, hub_user
 from acceptance.hub_api import HubSession
-from acceptance.hub_config import effective_config_in_hub
 from acceptance.pages import HomePage, LoginPage
 from acceptance.polling import wait_for
-from acceptance.servers import Servers
-from acceptance.settings import Timeouts, profiles
-from acceptance.tests.flows import allocate_past_the_memory_limit
+from acceptance.servers import Servers, read_offered_profiles
+from acceptance.settings import Timeouts
 
 pytestmark = pytest.mark.r3
-LAB = profiles()[0]
-SMALLEST_MEMORY = min(profiles(), key=lambda p: p.mem_bytes)
+LAB = current().profiles[0]
+# a profile the harness adds to a second stack's profile file: its image does not exist
 MISSING = {"key": "missing-image", "name": "Missing image - 1 CPU / 1GB", "image": "local/no-such-image:latest",
            "cpus": 1, "memory": "1G", "default_url": "/lab", "app": "lab"}
 
@@ -29,9 +29,9 @@ def carol(stack):
 
 
 @pytest.fixture
-def carols_servers(carol, stack):
+def carols_servers(carol, stack, offered_profiles, admin_api):
     """Carol starting and stopping her own servers with her own token."""
-    s = Servers(carol.api, stack)
+    s = Servers(carol.api, stack, offered_profiles, admin_api)
     yield s
     s.stop_all_started()
 
@@ -80,35 +80,22 @@ def test_servers_sessions_and_files_survive_a_hub_restart(stack, servers, carol,
 
 
 def test_a_killed_user_container_is_noticed_and_restarts_with_files_intact(stack, carols_servers, tally, evidence):
-    """Carol's container killed from outside: the hub notices within its poll interval, Carol starts
-    her server again, her files are intact."""
-    poll = effective_config_in_hub(stack)["Spawner"]["poll_interval"]
+    """Carol's container killed from outside: the hub notices (its poll), Carol starts her server again,
+    her files are intact."""
     server = carols_servers.start("carol", "", LAB)
     carols_servers.write_home_file("carol", "", "before-kill.txt", "still here")
     server.container.kill()
+    killed_at = time.monotonic()
     tally("faults injected")
-    wait_for(lambda: carols_servers.api.server("carol", "") is None, timeout=3 * poll + Timeouts.http,
-             what=f"the hub to notice Carol's killed server (poll_interval {poll} s)")
+    wait_for(lambda: carols_servers.api.server("carol", "") is None, timeout=Timeouts.stop,
+             what="the hub to notice Carol's killed server")
+    evidence.fact("noticed", f"the hub dropped the server {time.monotonic() - killed_at:.0f} s after the kill")
     carols_servers.wait_stopped_and_removed("carol", "")
-    evidence.fact("noticed", f"the hub dropped the server; poll_interval {poll} s")
     again = carols_servers.start("carol", "", LAB)
     assert again.container.id != server.container.id
     lost = int(carols_servers.home_file("carol", "", "before-kill.txt") != "still here")
     tally("files lost", lost)
     assert lost == 0, "before-kill.txt was lost with the killed container"
-
-
-def test_a_process_past_the_memory_limit_is_killed_and_the_next_spawn_works(stack, carols_servers, tally, evidence):
-    """A process allocating past the limit is killed; the hub stays healthy and the next spawn works."""
-    server = carols_servers.start("carol", "", SMALLEST_MEMORY)
-    exit_code = allocate_past_the_memory_limit(server.container, SMALLEST_MEMORY)
-    tally("faults injected")
-    evidence.fact("allocator", f"exit code {exit_code} ({SMALLEST_MEMORY.memory} limit)")
-    assert exit_code == 137, f"the allocator was not killed (exit {exit_code})"
-    assert httpx.get(f"{stack.hub_url}/hub/health", timeout=Timeouts.http).status_code == 200
-    carols_servers.stop("carol", "")
-    again = carols_servers.start("carol", "", SMALLEST_MEMORY)
-    evidence.fact("next spawn", f"ready in {again.spawn_seconds:.1f} s")
 
 
 # --- a second stack: the platform's profiles plus one whose image does not exist ------------
@@ -119,9 +106,14 @@ def scratch(request):
 
 
 @pytest.fixture(scope="session")
-def scratch_admin(scratch):
-    with hub_user(scratch.hub_url, "admin") as user:
+def scratch_admin(scratch, expected):
+    with hub_user(scratch.hub_url, expected.admin) as user:
         yield user
+
+
+def scratch_servers(scratch, scratch_admin) -> Servers:
+    offered = read_offered_profiles(scratch.hub_url, scratch_admin.name, scratch_admin.password, scratch_admin.api)
+    return Servers(scratch_admin.api, scratch, offered)
 
 
 def test_a_profile_with_a_missing_image_fails_clearly_and_others_still_start(scratch, scratch_admin, browser,
@@ -142,9 +134,9 @@ def test_a_profile_with_a_missing_image_fails_clearly_and_others_still_start(scr
                      "Docker host", text), f"unclear message: {text!r}"
     assert scratch.hub_state() == "running"
     assert httpx.get(f"{scratch.hub_url}/hub/health", timeout=Timeouts.http).status_code == 200
-    servers = Servers(scratch_admin.api, scratch)
+    servers = scratch_servers(scratch, scratch_admin)
     try:
-        other = servers.start("admin", "", LAB)
+        other = servers.start(scratch_admin.name, "", LAB)
         evidence.fact("then", f"{LAB.name} started in {other.spawn_seconds:.1f} s")
     finally:
         servers.stop_all_started()
@@ -154,8 +146,8 @@ def test_compose_down_and_up_keeps_every_user_password_and_file(scratch, scratch
     """`docker compose down` then `up` (no -v), user servers stopped first: every account, password and
     file is still there."""
     with hub_user(scratch.hub_url, "dave") as dave:
-        passwords = {"admin": scratch_admin.password, "dave": dave.password}
-        servers = Servers(scratch_admin.api, scratch)
+        passwords = {scratch_admin.name: scratch_admin.password, "dave": dave.password}
+        servers = scratch_servers(scratch, scratch_admin)
         files = {}
         for user in passwords:
             servers.start(user, "", LAB)

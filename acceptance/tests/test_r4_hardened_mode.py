@@ -7,7 +7,6 @@ import pytest
 
 from acceptance.fixtures import another_stack, sign_up
 from acceptance.hub_api import HubSession
-from acceptance.hub_config import effective_config_in_hub
 from acceptance.pages import AuthorizePage, LoginPage, SignupPage
 from acceptance.polling import wait_for
 from acceptance.totp import totp
@@ -40,18 +39,6 @@ def on_production(browser, production):
 def login_result(hub_url: str, username: str, password: str, otp: str | None = None) -> tuple[bool, str]:
     with HubSession(hub_url) as session:
         return session.login_attempt(username, password, otp)
-
-
-def test_production_settings_are_in_effect(production, evidence):
-    """Sign-up is not open, allow_all is off, allowed_users is the listed users plus the admin, OTP is on."""
-    cfg = effective_config_in_hub(production)
-    native, auth = cfg["NativeAuthenticator"], cfg["Authenticator"]
-    facts = {"open_signup": native["open_signup"], "allow_all": auth["allow_all"],
-             "allowed_users": auth["allowed_users"], "allow_2fa": native["allow_2fa"]}
-    for k, v in facts.items():
-        evidence.fact(k, v)
-    assert facts == {"open_signup": False, "allow_all": False, "allowed_users": sorted(["admin", LISTED, OTP_USER]),
-                     "allow_2fa": True}
 
 
 def test_a_self_signup_can_log_in_only_while_the_admin_approves_it(production, production_admin, on_production,

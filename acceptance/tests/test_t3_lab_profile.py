@@ -1,12 +1,12 @@
 """Test 3: JupyterLab Profile (2CPU/4GB)."""
 import pytest
 
+from acceptance.expected import current
 from acceptance.pages import LabPage, MarimoPage, VSCodePage
-from acceptance.settings import profile_by_name, profiles
-from acceptance.tests.flows import assert_lands_on_app, start_from_hub_home
+from acceptance.tests.flows import start_from_hub_home
 
 pytestmark = pytest.mark.t3
-LAB = profile_by_name("uv Lab - 2 CPU / 4GB")
+LAB = current().checklist_profile("T3")
 
 
 @pytest.fixture
@@ -21,7 +21,7 @@ def test_lab_profile_lands_on_lab_with_launcher_entries(lab, evidence):
     entries = lab.launcher_entries()
     evidence.screenshot(lab.page, "JupyterLab launcher")
     evidence.fact("launcher", " | ".join(entries))
-    assert lab.page.url.split("?")[0].endswith("/user/admin/lab")
+    assert lab.page.url.split("?")[0].endswith(f"/user/admin{LAB.lands_on}")
     missing = [e for e in ("VS Code", "Marimo") if e not in entries]
     assert not missing, f"launcher lacks {missing}; it shows {entries}"
     assert any("Python 3" in e for e in entries), f"launcher has no notebook (Lab) entry: {entries}"
@@ -39,9 +39,3 @@ def test_launcher_marimo_entry_opens_marimo(lab, evidence):
     marimo = MarimoPage(lab.open_from_launcher("Marimo")).wait_home_loaded()
     evidence.screenshot(marimo.page, "marimo from the launcher")
     assert "/user/admin/proxy/marimo/" in marimo.page.url
-
-
-@pytest.mark.parametrize("profile", [p for p in profiles() if p.app == "lab"], ids=lambda p: p.key)
-def test_every_lab_profile_lands_on_jupyterlab(servers, profile, evidence):
-    """Each Lab profile, started through the REST API, lands on /lab with JupyterLab."""
-    assert_lands_on_app(servers, profile, evidence)

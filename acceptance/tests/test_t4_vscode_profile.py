@@ -3,13 +3,14 @@ import secrets
 
 import pytest
 
+from acceptance.expected import current
 from acceptance.pages import VSCodePage
 from acceptance.polling import wait_for
-from acceptance.settings import Timeouts, profile_by_name, profiles
-from acceptance.tests.flows import assert_lands_on_app, start_from_hub_home
+from acceptance.settings import Timeouts
+from acceptance.tests.flows import start_from_hub_home
 
 pytestmark = pytest.mark.t4
-VSCODE = profile_by_name("uv VS Code - 2 CPU / 4GB")
+VSCODE = current().checklist_profile("T4")
 SERVER = "vscode-test"
 
 
@@ -30,9 +31,3 @@ def test_named_vscode_server_terminal_creates_a_file_in_home(admin_page, servers
                        what=f"/home/nebula/{filename} in the {SERVER} container")
     evidence.fact("file made in the VS Code terminal", f"/home/nebula/{filename}")
     assert content.strip() == token
-
-
-@pytest.mark.parametrize("profile", [p for p in profiles() if p.app == "vscode"], ids=lambda p: p.key)
-def test_every_vscode_profile_lands_on_vscode(servers, profile, evidence):
-    """Each VS Code profile, started through the REST API, lands on /vscode/ with the workbench."""
-    assert_lands_on_app(servers, profile, evidence)

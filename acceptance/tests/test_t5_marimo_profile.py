@@ -4,13 +4,14 @@ import secrets
 import pytest
 from playwright.sync_api import expect
 
+from acceptance.expected import current
 from acceptance.pages import MarimoPage
 from acceptance.polling import wait_for
-from acceptance.settings import Timeouts, profile_by_name, profiles
-from acceptance.tests.flows import assert_lands_on_app, start_from_hub_home
+from acceptance.settings import Timeouts
+from acceptance.tests.flows import start_from_hub_home
 
 pytestmark = pytest.mark.t5
-MARIMO = profile_by_name("uv Marimo - 1 CPU / 2GB")
+MARIMO = current().checklist_profile("T5")
 SERVER = "marimo-test"
 
 
@@ -37,9 +38,3 @@ def test_named_marimo_server_runs_a_reactive_notebook_saved_in_home(admin_page, 
 
     source = wait_for(saved_notebook, timeout=Timeouts.ui, what=f"/home/nebula/{filename} with both cells")
     evidence.text(f"/home/nebula/{filename}", source)
-
-
-@pytest.mark.parametrize("profile", [p for p in profiles() if p.app == "marimo"], ids=lambda p: p.key)
-def test_every_marimo_profile_lands_on_marimo(servers, profile, evidence):
-    """Each marimo profile, started through the REST API, lands on /proxy/marimo/ with marimo."""
-    assert_lands_on_app(servers, profile, evidence)

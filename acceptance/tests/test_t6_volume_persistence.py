@@ -2,12 +2,13 @@
 import pytest
 from playwright.sync_api import expect
 
+from acceptance.expected import current
 from acceptance.pages import HomePage, LabPage
-from acceptance.settings import Timeouts, profile_by_name
+from acceptance.settings import Timeouts
 from acceptance.tests.flows import start_from_hub_home
 
 pytestmark = pytest.mark.t6
-LAB = profile_by_name("uv Lab - 2 CPU / 4GB")
+LAB = current().checklist_profile("T6")
 NOTEBOOK = "test-persist.ipynb"
 CODE = 'print("Hello from JupyterHub")'
 
@@ -24,14 +25,17 @@ def _notebook_code(servers) -> str:
     return "\n".join("".join(c["source"]) for c in r.json()["content"]["cells"])
 
 
-def test_notebook_survives_server_stop_start_and_container_removal(admin_page, servers, stack, evidence):
-    """test-persist.ipynb saved in Lab is intact after stop (container removed) and start from /hub/home."""
+def test_notebook_survives_server_stop_start_and_container_removal(admin_page, servers, stack, expected, evidence):
+    """test-persist.ipynb saved in Lab is intact after stop (container removed) and start from /hub/home;
+    the home is the user's named volume."""
     lab = _start_lab_from_form(admin_page, servers)
     container = servers.container("admin")
-    home_mount = next((m for m in container.attrs["Mounts"] if m["Destination"] == "/home/nebula"), None)
-    assert home_mount and home_mount["Type"] == "volume", f"/home/nebula is not a named volume: {home_mount}"
-    assert home_mount["Name"] == stack.user_volume_name("admin"), f"home volume is {home_mount['Name']}"
-    evidence.fact("home volume", f"{home_mount['Name']} at /home/nebula")
+    home = expected.users["home"]
+    volume = expected.name("home_volume", prefix=stack.prefix, username="admin")
+    home_mount = next((m for m in container.attrs["Mounts"] if m["Destination"] == home), None)
+    assert home_mount and home_mount["Type"] == "volume", f"{home} is not a named volume: {home_mount}"
+    assert home_mount["Name"] == volume, f"the home volume is {home_mount['Name']}, expected {volume}"
+    evidence.fact("home volume", f"{home_mount['Name']} at {home}")
 
     lab.new_notebook()
     lab.type_in_first_cell(CODE)

@@ -3,7 +3,6 @@ import pytest
 from playwright.sync_api import expect
 
 from acceptance.pages import AdminPage, LoginPage, SignupPage
-from acceptance.settings import profiles
 
 pytestmark = pytest.mark.t7
 SECOND_USER = "analyst"
@@ -27,13 +26,13 @@ def second_user(stack, browser, accounts, admin):
     return SECOND_USER
 
 
-def test_admin_panel_loads_and_lists_users(admin_page, evidence):
+def test_admin_panel_loads_and_lists_users(admin_page, expected, evidence):
     """/hub/admin loads and lists the users (admin included)."""
     panel = AdminPage(admin_page).open()
     names = panel.usernames()
     evidence.screenshot(admin_page, "admin panel")
     evidence.fact("users listed", ", ".join(names))
-    assert "admin" in names
+    assert expected.admin in names
 
 
 def test_new_signup_appears_in_admin_panel(second_user, admin_page, evidence):
@@ -43,9 +42,9 @@ def test_new_signup_appears_in_admin_panel(second_user, admin_page, evidence):
     evidence.screenshot(admin_page, f"{second_user} listed")
 
 
-def test_admin_stops_a_users_server_from_the_panel(second_user, admin_page, servers, evidence):
+def test_admin_stops_a_users_server_from_the_panel(second_user, admin_page, servers, expected, evidence):
     """The admin stops the second user's running server with the panel's Stop Server button: it is gone."""
-    servers.start(second_user, "", profiles()[0])
+    servers.start(second_user, "", expected.profiles[0])
     assert servers.container_exists(second_user)
     panel = AdminPage(admin_page).open()
     evidence.screenshot(admin_page, "server running")

@@ -36,7 +36,7 @@ def hub_config(monkeypatch):
 
 def test_defaults_hub_networking(hub_config):
     hub = hub_config()["JupyterHub"]
-    assert hub["hub_ip"] == "0.0.0.0"
+    assert hub["hub_ip"] == "0.0.0.0" and hub["hub_bind_url"] == "http://0.0.0.0:8081"
     assert hub["hub_connect_url"] == "http://hub:8081"
     assert hub["bind_url"] == "http://:8000"
 
@@ -105,7 +105,7 @@ def test_defaults_spawner_class_is_platform_profiles_spawner(hub_config):
 
 def test_defaults_six_profiles_listen_on_0000_port_8888(hub_config):
     profiles = hub_config()["ProfilesSpawner"]["profiles"]
-    assert [p[1] for p in profiles] == [p.key for p in settings.profiles()]
+    assert [p[1] for p in profiles] == [p.key for p in settings.platform_profiles()]
     for _name, key, cls, child in profiles:
         assert cls == "dockerspawner.DockerSpawner", key
         assert child["ip"] == "0.0.0.0" and child["port"] == 8888, key

@@ -1,28 +1,19 @@
-"""stack/profiles.yaml and jhub_platform.profiles: the six profiles, validation, spawner entries."""
+"""stack/profiles.yaml and jhub_platform.profiles: agreement with the specification's expected state,
+validation, spawner entries."""
 from __future__ import annotations
 
 import re
-from collections import Counter
 
 import pytest
 import yaml
 
-from acceptance import settings
+from acceptance import expected, settings
 from acceptance.settings import ROOT
 
 # isort: split
 # (acceptance.settings has put images/hub on sys.path)
 from jhub_platform.profiles import ProfileError, load_profiles, memory_bytes, spawner_profiles
 
-SPEC_NAMES = [
-    "uv Lab - 2 CPU / 4GB",
-    "uv Lab - 4 CPU / 8GB",
-    "uv VS Code - 2 CPU / 4GB",
-    "uv VS Code - 4 CPU / 8GB",
-    "uv Marimo - 1 CPU / 2GB",
-    "uv Marimo - 2 CPU / 4GB",
-]
-SPEC_URLS = {"lab": "/lab", "vscode": "/vscode/", "marimo": "/proxy/marimo/"}
 COMMON = {"ip": "0.0.0.0", "port": 8888, "notebook_dir": "/home/nebula"}
 ENTRY = {"key": "k", "name": "N - 1 CPU / 1GB", "image": "local/uv-lab:latest", "cpus": 1, "memory": "1G",
          "default_url": "/lab", "app": "lab"}
@@ -45,37 +36,40 @@ def dockerfile_targets() -> set[str]:
     return set(re.findall(r"^FROM\s+\S+\s+AS\s+(\S+)", text, flags=re.MULTILINE | re.IGNORECASE))
 
 
-def test_six_profiles_with_unique_keys_and_names():
-    profiles = settings.profiles()
-    assert len(profiles) == 6
-    assert len({p.key for p in profiles}) == 6
-    assert len({p.name for p in profiles}) == 6
+def test_profiles_yaml_agrees_with_the_expected_state():
+    """Whoever edits stack/profiles.yaml or the expected-state file is told at once when they disagree."""
+    state = expected.load()
+    platform = {p.name: p for p in settings.platform_profiles()}
+    disagreements = []
+    for want in state.profiles:
+        have = platform.pop(want.name, None)
+        if have is None:
+            disagreements.append(f"{want.name!r}: in {state.path.name}, not in profiles.yaml")
+            continue
+        fields = {"image": (have.image, want.image), "cpus": (have.cpus, want.cpus),
+                  "memory": (have.mem_bytes, want.mem_bytes), "landing": (have.default_url, want.lands_on),
+                  "app": (have.app, want.app)}
+        disagreements += [f"{want.name!r} {field}: profiles.yaml {a!r}, expected {b!r}"
+                          for field, (a, b) in fields.items() if a != b]
+    disagreements += [f"{name!r}: in profiles.yaml, not in {state.path.name}" for name in platform]
+    assert not disagreements, "stack/profiles.yaml and the expected state disagree:\n" + "\n".join(disagreements)
 
 
-def test_display_names_are_the_specifications():
-    assert [p.name for p in settings.profiles()] == SPEC_NAMES
+def test_six_profiles_with_unique_keys():
+    assert len({p.key for p in settings.platform_profiles()}) == 6
 
 
 def test_display_name_states_own_cpus_and_memory():
-    for p in settings.profiles():
+    for p in settings.platform_profiles():
         m = re.search(r"(\d+(?:\.\d+)?) CPU / (\d+)GB", p.name)
         assert m, f"{p.key}: name {p.name!r} states no 'N CPU / NGB'"
         assert float(m.group(1)) == p.cpus, p.key
         assert int(m.group(2)) * 1024**3 == p.mem_bytes, p.key
 
 
-def test_each_app_has_two_tiers():
-    assert Counter(p.app for p in settings.profiles()) == {"lab": 2, "vscode": 2, "marimo": 2}
-
-
-def test_default_urls_are_the_specifications():
-    for p in settings.profiles():
-        assert p.default_url == SPEC_URLS[p.app], p.key
-
-
 def test_every_image_is_a_singleuser_dockerfile_target():
     targets = dockerfile_targets()
-    for p in settings.profiles():
+    for p in settings.platform_profiles():
         assert p.image.split("/")[-1].split(":")[0] in targets, p.image
 
 
@@ -116,7 +110,7 @@ def test_load_error_unknown_app_names_entry_and_field(tmp_path):
 
 
 def test_spawner_profiles_child_config_carries_profile_and_common():
-    profiles = settings.profiles()
+    profiles = settings.platform_profiles()
     entries = spawner_profiles(profiles, "dockerspawner.DockerSpawner", COMMON)
     assert len(entries) == len(profiles)
     for p, (name, key, cls, child) in zip(profiles, entries, strict=True):
@@ -127,7 +121,7 @@ def test_spawner_profiles_child_config_carries_profile_and_common():
 
 def test_spawner_profiles_children_are_independent_of_common():
     common = dict(COMMON)
-    entries = spawner_profiles(settings.profiles(), "dockerspawner.DockerSpawner", common)
+    entries = spawner_profiles(settings.platform_profiles(), "dockerspawner.DockerSpawner", common)
     entries[0][3]["port"] = 1
     assert common == COMMON
     assert entries[1][3]["port"] == 8888
@@ -139,7 +133,7 @@ def test_seventh_profile_gives_seven_spawner_profiles_and_changes_nothing_else(t
                              "cpus": 8, "memory": "16G", "default_url": "/lab", "app": "lab"})
     path = tmp_path / "profiles.yaml"
     path.write_text(yaml.safe_dump(data))
-    before = spawner_profiles(settings.profiles(), "dockerspawner.DockerSpawner", COMMON)
+    before = spawner_profiles(settings.platform_profiles(), "dockerspawner.DockerSpawner", COMMON)
     after = spawner_profiles(load_profiles(path), "dockerspawner.DockerSpawner", COMMON)
     assert len(after) == 7
     assert after[:6] == before

@@ -1,0 +1,159 @@
+"""The expected state: what the specification says the deployment is, read from a declarative file
+(acceptance/expected/deployment-verification.yaml by default, another with `--expect FILE`).
+
+Acceptance checks take what they expect from here and what they find from the running deployment.
+Nothing here reads the platform's own configuration (stack/profiles.yaml, jupyterhub_config.py)."""
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+DEFAULT_FILE = Path(__file__).resolve().parent / "expected" / "deployment-verification.yaml"
+APPS = ("lab", "vscode", "marimo")
+_MEMORY = re.compile(r"^(\d+(?:\.\d+)?)([KMGT]?)$")
+_UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
+
+
+class ExpectedStateError(ValueError):
+    """The expected-state file is malformed; the message names the file and the entry."""
+
+
+def memory_bytes(memory: str) -> int:
+    """Docker memory units ("512M", "4G") in bytes, as `docker inspect` shows HostConfig.Memory.
+    Deliberately not the platform's own parser (jhub_platform.profiles): a wrong conversion there must
+    show up as a difference, not be shared by the expectation."""
+    m = _MEMORY.match(str(memory).strip().upper())
+    if not m:
+        raise ExpectedStateError(f"memory {memory!r} is not a size like 512M or 4G")
+    return int(float(m.group(1)) * _UNITS[m.group(2)])
+
+
+@dataclass(frozen=True)
+class ExpectedProfile:
+    name: str          # what the spawn form's dropdown shows
+    image: str
+    cpus: float
+    memory: str
+    lands_on: str      # the landing path, relative to the server's /user/<name>/[<server>/]
+    app: str           # lab | vscode | marimo: what answers there
+
+    @property
+    def mem_bytes(self) -> int:
+        return memory_bytes(self.memory)
+
+    @property
+    def cpu_quota(self) -> int:
+        """The CFS quota (us per 100000 us period) that caps a container at `cpus`."""
+        return int(self.cpus * 100_000)
+
+    @property
+    def id(self) -> str:
+        """A short id for test names: "lab-2cpu-4g"."""
+        return f"{self.app}-{self.cpus:g}cpu-{self.memory.lower()}"
+
+
+@dataclass(frozen=True)
+class ExpectedState:
+    path: Path
+    sha256: str
+    data: dict
+    profiles: tuple[ExpectedProfile, ...]
+
+    # --- sections ---------------------------------------------------------------------------
+    @property
+    def images(self) -> list[str]:
+        return list(self.data["images"])
+
+    @property
+    def infra(self) -> dict:
+        return self.data["infrastructure"]
+
+    @property
+    def users(self) -> dict:
+        return self.data["users"]
+
+    @property
+    def admin(self) -> str:
+        return str(self.users["admin"])
+
+    @property
+    def auth_modes(self) -> dict:
+        return self.data["auth_modes"]
+
+    @property
+    def versions(self) -> dict:
+        return {k: str(v) for k, v in (self.data.get("versions") or {}).items()}
+
+    # --- lookups ----------------------------------------------------------------------------
+    def profile(self, name: str) -> ExpectedProfile:
+        for p in self.profiles:
+            if p.name == name:
+                return p
+        raise ExpectedStateError(f"{self.path}: no profile named {name!r}")
+
+    def checklist_profile(self, step: str) -> ExpectedProfile:
+        """The profile a checklist test (T3..T6) starts in the browser."""
+        return self.profile(self.data["checklist_profiles"][step])
+
+    def of_app(self, app: str) -> list[ExpectedProfile]:
+        return [p for p in self.profiles if p.app == app]
+
+    def name(self, key: str, *, prefix: str = "", project: str = "jhub-docker", **fields: str) -> str:
+        """A Docker object's expected name: infrastructure/users template `key` rendered."""
+        template = self.infra.get(key, self.users.get(key))
+        if template is None:
+            raise ExpectedStateError(f"{self.path}: no name template {key!r}")
+        return str(template).format(prefix=prefix, project=project, **fields)
+
+
+_PROFILE_FIELDS = ("name", "image", "cpus", "memory", "lands_on", "app")
+_SECTIONS = ("images", "infrastructure", "profiles", "checklist_profiles", "users", "auth_modes")
+
+
+def load(path: str | Path = DEFAULT_FILE) -> ExpectedState:
+    path = Path(path).resolve()
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ExpectedStateError(f"cannot read the expected-state file {path}: {exc}") from None
+    data = yaml.safe_load(raw) or {}
+    missing = [s for s in _SECTIONS if s not in data]
+    if missing:
+        raise ExpectedStateError(f"{path}: missing section(s) {missing}")
+    profiles = []
+    for i, entry in enumerate(data["profiles"], 1):
+        where = f"{path}: profile #{i}"
+        if not isinstance(entry, dict) or sorted(entry) != sorted(_PROFILE_FIELDS):
+            raise ExpectedStateError(f"{where}: needs exactly the fields {list(_PROFILE_FIELDS)}, has {entry}")
+        p = ExpectedProfile(name=str(entry["name"]), image=str(entry["image"]), cpus=float(entry["cpus"]),
+                            memory=str(entry["memory"]), lands_on=str(entry["lands_on"]), app=str(entry["app"]))
+        if p.app not in APPS:
+            raise ExpectedStateError(f"{where} ({p.name}): app {p.app!r} is not one of {APPS}")
+        memory_bytes(p.memory)
+        profiles.append(p)
+    names = [p.name for p in profiles]
+    if len(set(names)) != len(names):
+        raise ExpectedStateError(f"{path}: duplicate profile names")
+    state = ExpectedState(path=path, sha256=hashlib.sha256(raw).hexdigest(), data=data, profiles=tuple(profiles))
+    for step in data["checklist_profiles"]:
+        state.checklist_profile(step)
+    return state
+
+
+_current: ExpectedState | None = None
+
+
+def use(path: str | Path | None) -> ExpectedState:
+    """Make `path` (None: the default file) the run's expected state."""
+    global _current
+    _current = load(path or DEFAULT_FILE)
+    return _current
+
+
+def current() -> ExpectedState:
+    """The run's expected state (set from --expect at configure time; the default file otherwise)."""
+    return _current if _current is not None else use(None)

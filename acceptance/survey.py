@@ -1,0 +1,83 @@
+"""One spawn of every expected profile, and what the running deployment shows of it: the container the
+hub made (docker inspect), its cgroup limits, where the server lands and which app answers there.
+Phase 3 and Test 8 both read the survey, so each profile is started once per run."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from acceptance.expected import ExpectedProfile
+from acceptance.servers import Servers
+from acceptance.settings import Timeouts
+
+# what each app's landing page contains, tried in this order
+APP_MARKERS = {
+    "lab": re.compile(r"<title>JupyterLab</title>"),
+    "vscode": re.compile(r"vscode-workbench-web-configuration|workbench", re.I),
+    "marimo": re.compile(r"marimo", re.I),
+}
+# the memory limit and CPU quota inside a container (cgroup v2, else v1)
+CGROUP_READ = (
+    "if [ -f /sys/fs/cgroup/memory.max ]; then cat /sys/fs/cgroup/memory.max; cut -d' ' -f1 /sys/fs/cgroup/cpu.max; "
+    "else cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/cpu/cpu.cfs_quota_us; fi"
+)
+
+
+def app_of(html: str) -> str | None:
+    """Which app a landing page is (lab, vscode, marimo), None when none of them."""
+    return next((app for app, marker in APP_MARKERS.items() if marker.search(html)), None)
+
+
+@dataclass
+class ProfileSurvey:
+    """What one profile's server showed. `error` says why the survey of it stopped early."""
+
+    profile: ExpectedProfile
+    server: str
+    error: str | None = None
+    container: str | None = None
+    image: str | None = None
+    memory: int | None = None
+    cpu_quota: int | None = None
+    cpu_period: int | None = None
+    cgroup_memory: int | None = None
+    cgroup_quota: int | None = None
+    landed_on: str | None = None       # path, relative to the server's URL
+    landing_status: int | None = None
+    app: str | None = None
+    spawn_seconds: float | None = None
+    facts: dict[str, str] = field(default_factory=dict)
+
+    def require(self) -> ProfileSurvey:
+        """Fail the check at once when the profile could not be surveyed."""
+        if self.error:
+            raise AssertionError(f"{self.profile.name}: {self.error}")
+        return self
+
+
+def survey_profile(servers: Servers, user: str, profile: ExpectedProfile) -> ProfileSurvey:
+    result = ProfileSurvey(profile, server=f"survey-{profile.id}".replace(".", "-"))
+    try:
+        server = servers.start(user, result.server, profile)
+    except AssertionError as exc:
+        result.error = f"did not start: {exc}"
+        return result
+    try:
+        c = server.container
+        host = c.attrs["HostConfig"]
+        result.spawn_seconds = server.spawn_seconds
+        result.container, result.image = c.name, c.attrs["Config"]["Image"]
+        result.memory, result.cpu_quota, result.cpu_period = host["Memory"], host["CpuQuota"], host["CpuPeriod"]
+        out = c.exec_run(["sh", "-c", CGROUP_READ]).output.decode().split()
+        result.cgroup_memory, result.cgroup_quota = (int(v) if v.lstrip("-").isdigit() else -1 for v in out[:2])
+        response = servers.api.server_get(server.url, timeout=Timeouts.app_load)
+        result.landing_status = response.status_code
+        path = response.url.path
+        base = server.url.rstrip("/")
+        result.landed_on = path[len(base):] if path.startswith(base) else path
+        result.app = app_of(response.text)
+    except Exception as exc:  # noqa: BLE001 - reported with the profile's checks
+        result.error = f"{type(exc).__name__}: {exc}"
+    finally:
+        servers.stop(user, result.server)
+    return result

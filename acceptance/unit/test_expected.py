@@ -1,0 +1,89 @@
+"""The expected-state file and its loader; the spawn form's options; the images' build-inputs hash."""
+from __future__ import annotations
+
+import shutil
+
+import pytest
+import yaml
+
+from acceptance import expected
+from acceptance.servers import spawn_form_options
+from acceptance.settings import ROOT
+from images import build
+
+
+def test_the_default_file_transcribes_the_specifications_six_profiles():
+    state = expected.load()
+    assert [p.name for p in state.profiles] == [
+        "uv Lab - 2 CPU / 4GB", "uv Lab - 4 CPU / 8GB", "uv VS Code - 2 CPU / 4GB", "uv VS Code - 4 CPU / 8GB",
+        "uv Marimo - 1 CPU / 2GB", "uv Marimo - 2 CPU / 4GB"]
+    assert {p.app: p.lands_on for p in state.profiles} == {"lab": "/lab", "vscode": "/vscode/",
+                                                           "marimo": "/proxy/marimo/"}
+    assert state.checklist_profile("T5").name == "uv Marimo - 1 CPU / 2GB"
+    assert len(state.sha256) == 64
+
+
+def test_names_render_with_the_deployments_prefix_and_project():
+    state = expected.load()
+    assert state.name("hub_container") == "jupyterhub-hub"
+    assert state.name("data_volume") == "jhub-docker_jupyterhub_data"
+    assert state.name("data_volume", prefix="jhvab12-", project="jhvab12") == "jhvab12_jupyterhub_data"
+    assert state.name("home_volume", prefix="p-", username="ann") == "p-jupyterhub-user-ann"
+
+
+def test_limits_in_docker_units():
+    lab = expected.load().profile("uv Lab - 4 CPU / 8GB")
+    assert (lab.mem_bytes, lab.cpu_quota, lab.id) == (8 * 1024**3, 400_000, "lab-4cpu-8g")
+
+
+def _copy(tmp_path, change):
+    data = yaml.safe_load(expected.DEFAULT_FILE.read_text())
+    change(data)
+    path = tmp_path / "site.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+@pytest.mark.parametrize(("change", "words"), [
+    (lambda d: d.pop("profiles"), "missing section"),
+    (lambda d: d["profiles"][0].pop("memory"), "profile #1"),
+    (lambda d: d["profiles"][1].update(app="jupyter"), "'jupyter'"),
+    (lambda d: d["profiles"][2].update(memory="4 gigs"), "4 gigs"),
+    (lambda d: d["checklist_profiles"].update(T3="no such"), "no such"),
+])
+def test_a_malformed_file_is_refused_with_a_message_naming_the_entry(tmp_path, change, words):
+    with pytest.raises(expected.ExpectedStateError) as info:
+        expected.load(_copy(tmp_path, change))
+    assert words in str(info.value)
+
+
+def test_another_file_is_used_and_named_by_its_hash(tmp_path):
+    path = _copy(tmp_path, lambda d: d["profiles"].pop())
+    state = expected.use(path)
+    try:
+        assert expected.current() is state and len(state.profiles) == 5 and state.path == path.resolve()
+        assert state.sha256 != expected.load().sha256
+    finally:
+        expected.use(None)
+
+
+def test_spawn_form_options_read_names_and_values():
+    html = ('<form id="spawn_form"><select class="form-control" name="profile" required>'
+            '<option value="lab-2" selected>uv Lab - 2 CPU / 4GB</option>\n<option value="m&amp;1">A &amp; B</option>'
+            '</select></form>')
+    assert spawn_form_options(html) == {"uv Lab - 2 CPU / 4GB": "lab-2", "A & B": "m&1"}
+    with pytest.raises(AssertionError, match="no profile dropdown"):
+        spawn_form_options("<form></form>")
+
+
+def test_build_inputs_hash_follows_the_images_files_but_not_the_hosts_ca(tmp_path):
+    images = tmp_path / "images"
+    shutil.copytree(ROOT / "images", images, ignore=shutil.ignore_patterns("__pycache__"))
+    specs = {s.name: s for s in build.image_specs()}
+    before = {n: build.inputs_hash(s, images) for n, s in specs.items()}
+    assert before["uv-lab"] != before["uv-vscode"] != before["hub"]
+    (images / "ca" / "extra-ca.pem").write_text("another host's CA")
+    assert {n: build.inputs_hash(s, images) for n, s in specs.items()} == before
+    (images / "singleuser" / "jupyter_server_config.py").write_text("# changed\n")
+    after = {n: build.inputs_hash(s, images) for n, s in specs.items()}
+    assert after["hub"] == before["hub"] and after["uv-marimo"] != before["uv-marimo"]
