@@ -56,16 +56,16 @@ def assert_hub_healthy(stack) -> None:
     assert stack.hub_state() == "running"
 
 
-@pytest.mark.parametrize(("username", "password", "confirmation", "expected"),
+@pytest.mark.parametrize(("username", "password", "confirmation", "wanted"),
                          [c[1:] for c in SIGNUP_CASES], ids=[c[0] for c in SIGNUP_CASES])
 def test_bad_signup_is_refused_clearly_and_changes_nothing(stack, admin, watched_page, tally, evidence,
-                                                           username, password, confirmation, expected):
+                                                           username, password, confirmation, wanted):
     """A bad signup shows a clear message, creates or changes no account, runs no payload; the hub stays healthy."""
     before = stack.native_accounts()
     message = SignupPage(watched_page).open().sign_up(username, password, confirmation)
     tally("inputs tried")
     evidence.fact("message", message)
-    assert re.search(expected, message), f"signup of {username!r}: {message!r}, expected /{expected}/"
+    assert re.search(wanted, message), f"signup of {username!r}: {message!r}, expected /{wanted}/"
     assert_nothing_ran(watched_page)
     assert stack.native_accounts() == before, "the refused signup created or changed an account"
     assert_hub_healthy(stack)
