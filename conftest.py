@@ -1,2 +1,2 @@
 """Root conftest: the harness's fixtures and the deployment report are plugins under acceptance/."""
-pytest_plugins = ["acceptance.report.plugin", "acceptance.fixtures"]
+pytest_plugins = ["acceptance.report.plugin", "acceptance.verify", "acceptance.fixtures"]

@@ -57,6 +57,16 @@ def tests(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON)
+def verify(session: nox.Session) -> None:
+    """Verify a running deployment by its URL, without harming it:
+    nox -s verify -- --hub-url URL [--docker-host] [--disruptive] [--read-only] [--ca-bundle FILE]
+    (credentials: JUPYTERHUB_ADMIN_TOKEN, or JUPYTERHUB_ADMIN_USER and JUPYTERHUB_ADMIN_PASSWORD, or
+    --credentials FILE). Exit status 0 only for OPERATIONAL."""
+    _install(session)
+    session.run("pytest", "acceptance/tests", *session.posargs, env=ENV)
+
+
+@nox.session(python=PYTHON)
 def mutants(session: nox.Session) -> None:
     """Break the platform on purpose, one breakage at a time, and show the steps catch each
     (all of them; `-- --smoke` for the few CI runs, `-- --only ID ...`, `-- --list`)."""

@@ -13,6 +13,8 @@ import pytest
 from playwright.sync_api import expect
 
 from acceptance import expected as expected_state
+from acceptance import mode
+from acceptance.deployment import Deployment, ExistingDeployment
 from acceptance.expected import ExpectedState
 from acceptance.hub_api import HubAPI, HubSession
 from acceptance.pages import LoginPage
@@ -21,6 +23,7 @@ from acceptance.servers import Servers, read_offered_profiles
 from acceptance.settings import Timeouts
 from acceptance.stack import StackError, StackRun
 from acceptance.survey import ProfileSurvey, survey_profile
+from acceptance.verify import RunUsers, environment_docker
 
 expect.set_options(timeout=Timeouts.ui * 1000)
 
@@ -70,9 +73,13 @@ class Accounts:
 
 
 @pytest.fixture(scope="session")
-def stack(request) -> StackRun:
-    """The platform under test: started once per run, removed at the end (and the removal checked)."""
+def stack(request, expected) -> Deployment:
+    """The platform under test: started once per run, removed at the end (and the removal checked); in a
+    verify run, the deployment at --hub-url, left as it is."""
     collector = get_collector(request.config)
+    if mode.current.verify:
+        yield existing_deployment(mode.current, expected, collector)
+        return
     run = StackRun()
     collector.set_info("Compose project", run.project)
     collector.set_info("Name prefix", run.prefix)
@@ -90,6 +97,21 @@ def stack(request) -> StackRun:
         for label, text in run.diagnostics().items():
             collector.add_run_attachment(label, text)
     _teardown(run, request, collector)
+
+
+def existing_deployment(m: mode.RunMode, expected, collector) -> ExistingDeployment:
+    deployment = ExistingDeployment(m.hub_url, environment_docker() if m.docker else None,
+                                    expected.name("hub_container", prefix=m.deployment_prefix, project=m.project),
+                                    m.deployment_prefix, m.project)
+    try:
+        with HubSession(m.hub_url) as session:
+            info = session.http.get("/hub/api/")
+        version = info.json()["version"]
+    except Exception as exc:  # noqa: BLE001 - any way of not answering is the same finding
+        collector.set_stack_error(f"the deployment at {m.hub_url} does not answer as a JupyterHub: {exc}")
+        pytest.fail(f"the deployment at {m.hub_url} does not answer as a JupyterHub: {exc}", pytrace=False)
+    collector.set_versions({"JupyterHub (deployment)": version})
+    return deployment
 
 
 def _teardown(run: StackRun, request, collector) -> None:
@@ -141,13 +163,17 @@ def another_stack(request, label: str, **kwargs):
         run.down()
 
 
-def sign_up(hub_url: str, username: str, password: str | None = None) -> str:
-    """Sign a user up over HTTP (the browser flow is Test 1's); returns the password."""
+def sign_up(hub_url: str, username: str, password: str | None = None, approver: HubAPI | None = None) -> str:
+    """Sign a user up over HTTP (the browser flow is Test 1's); returns the password. A signup that waits
+    for the admin's approval is approved by `approver` (the admin's API) when one is given."""
     password = password or Accounts.new_password()
     with HubSession(hub_url) as session:
         result = session.signup(username, password)
-    if not result.ok and "has been sent to the admin" not in result.message:
+    pending = "has been sent to the admin" in result.message
+    if not result.ok and not pending:
         pytest.fail(f"could not sign up {username!r} at {hub_url}: {result.message or result.alert}", pytrace=False)
+    if pending and approver is not None:
+        approver.approve(username)
     return password
 
 
@@ -166,9 +192,9 @@ class HubUser:
 
 
 @contextmanager
-def hub_user(hub_url: str, name: str):
+def hub_user(hub_url: str, name: str, approver: HubAPI | None = None):
     """Sign `name` up, log in (the hub makes its user record at the first login), make a token."""
-    password = sign_up(hub_url, name)
+    password = sign_up(hub_url, name, approver=approver)
     session = HubSession(hub_url)
     session.login(name, password)
     user = HubUser(name, password, session, HubAPI(hub_url, session.create_token(name, "acceptance harness")))
@@ -190,23 +216,77 @@ def expected() -> ExpectedState:
 
 
 @pytest.fixture(scope="session")
-def admin(stack, accounts, expected) -> tuple[str, str]:
+def admin(stack, accounts, expected) -> tuple[str, str | None]:
     """The admin's (username, password). Test 1 signs it up in the browser; when Test 1
-    was not selected (or failed before signing up) it is signed up here over HTTP."""
+    was not selected (or failed before signing up) it is signed up here over HTTP. In a verify
+    run: the credentials given (password None when only a token was)."""
+    if mode.current.verify:
+        creds = mode.current.credentials
+        if creds.username and creds.password:
+            return creds.username, creds.password
+        with HubAPI(stack.hub_url, creds.token) as api:
+            return api.get("/user")["name"], None
     name = expected.admin
     if name not in accounts.passwords:
         accounts.passwords[name] = sign_up(stack.hub_url, name)
     return name, accounts.passwords[name]
 
 
+def admin_password(admin) -> str:
+    """The admin's password, for checks in the admin's browser; skipped as not verifiable without it."""
+    if admin[1] is None:
+        pytest.skip("not verifiable with a token only: the admin's browser checks need "
+                    "JUPYTERHUB_ADMIN_USER and JUPYTERHUB_ADMIN_PASSWORD")
+    return admin[1]
+
+
 @pytest.fixture(scope="session")
 def admin_api(stack, admin) -> HubAPI:
-    """The hub REST API with a token of the admin."""
+    """The hub REST API with a token of the admin (a verify run's given token, or one made for the run
+    and deleted at its end)."""
+    if mode.current.verify and mode.current.credentials.token:
+        api = HubAPI(stack.hub_url, mode.current.credentials.token)
+        yield api
+        api.close()
+        return
+    note = f"acceptance harness {mode.current.user_prefix}".strip()
     with HubSession(stack.hub_url) as session:
         session.login(*admin)
-        api = HubAPI(stack.hub_url, session.create_token(admin[0], "acceptance harness"))
+        token = session.create_token(admin[0], note, expires_in=4 * 3600)
+    api = HubAPI(stack.hub_url, token)
     yield api
+    if mode.current.verify:
+        api.delete_tokens_noted(admin[0], note)
     api.close()
+
+
+@pytest.fixture(scope="session")
+def run_users(stack, admin_api, request) -> RunUsers:
+    """Names every user the run makes (`run_users.name("alice")`); in a verify run they carry the run's
+    prefix and are deleted at the end, with their servers and, with Docker access, their volumes."""
+    users = RunUsers(mode.current)
+    yield users
+    if not mode.current.verify:
+        return
+    collector = get_collector(request.config)
+    left = users.remove_all(admin_api, stack, collector)
+    collector.set_info("Clean-up", f"{len(users.made)} users the run made deleted"
+                       + (f"; LEFT: {left}" if left else "; nothing left"))
+    if left:
+        raise AssertionError(f"the verify run could not remove what it made: {left}")
+
+
+@pytest.fixture(scope="session")
+def checklist_user(stack, admin, run_users, accounts, request) -> tuple[str, str]:
+    """(name, password) of the user who performs the checklist's server steps (Tests 2-6): the admin on
+    the harness's own stack, as the specification does; a user the run makes in a verify run (the
+    deployment's admin keeps its servers)."""
+    if not mode.current.verify:
+        return admin[0], admin_password(admin)
+    name = run_users.name("checker")
+    if name not in accounts.passwords:
+        accounts.passwords[name] = sign_up(stack.hub_url, name, approver=request.getfixturevalue("admin_api"))
+    return name, accounts.passwords[name]
 
 
 # --- browser -------------------------------------------------------------------------
@@ -224,7 +304,11 @@ def browser_type_launch_args(browser_type_launch_args, playwright):
 
 @pytest.fixture(scope="session")
 def browser_context_args(browser_context_args, stack):
-    return {**browser_context_args, "base_url": stack.hub_url, "viewport": {"width": 1400, "height": 900}}
+    # a base URL ending in "/": page objects open relative paths ("hub/login"), so a hub under a prefix works.
+    # Chromium cannot be given the run's --ca-bundle: it skips certificate checks then, and the TLS check
+    # verifies the certificate with the bundle instead.
+    return {**browser_context_args, "base_url": stack.hub_url + "/", "viewport": {"width": 1400, "height": 900},
+            "ignore_https_errors": bool(mode.current.ca_bundle)}
 
 
 @pytest.fixture
@@ -238,7 +322,14 @@ def context(context, request):
 @pytest.fixture
 def admin_page(page, admin):
     """A fresh browser context logged in as the admin, on /hub/home."""
-    LoginPage(page).open().log_in(*admin)
+    LoginPage(page).open().log_in(admin[0], admin_password(admin))
+    return page
+
+
+@pytest.fixture
+def user_page(page, checklist_user):
+    """A fresh browser context logged in as the checklist user, on /hub/home."""
+    LoginPage(page).open().log_in(*checklist_user)
     return page
 
 
@@ -262,17 +353,17 @@ def pytest_runtest_makereport(item, call):
 
 
 @pytest.fixture(scope="session")
-def offered_profiles(stack, admin, admin_api) -> dict[str, str]:
+def offered_profiles(stack, checklist_user, admin_api) -> dict[str, str]:
     """The profiles the running hub's spawn form offers: {display name: form value}."""
-    return read_offered_profiles(stack.hub_url, *admin, admin_api)
+    return read_offered_profiles(stack.hub_url, *checklist_user, admin_api)
 
 
 @pytest.fixture(scope="session")
-def profile_survey(stack, admin, admin_api, offered_profiles, expected) -> dict[str, ProfileSurvey]:
+def profile_survey(stack, checklist_user, admin_api, offered_profiles, expected) -> dict[str, ProfileSurvey]:
     """Every expected profile started once through the REST API and what the deployment showed of it."""
     s = Servers(admin_api, stack, offered_profiles)
     try:
-        return {p.name: survey_profile(s, admin[0], p) for p in expected.profiles}
+        return {p.name: survey_profile(s, checklist_user[0], p) for p in expected.profiles}
     finally:
         s.stop_all_started()
 

@@ -7,8 +7,14 @@ from urllib.parse import quote
 
 import httpx
 
+from acceptance import mode
 from acceptance.polling import PollAbort, wait_for
 from acceptance.settings import Timeouts
+
+
+def tls_verify() -> str | bool:
+    """What httpx verifies an https:// hub against: the run's --ca-bundle, else the system's CAs."""
+    return mode.current.ca_bundle or True
 
 _ALERT = re.compile(r'<div class="alert ([\w-]+)"[^>]*>\s*(.*?)\s*</div>', re.S)
 _LOGIN_ERROR = re.compile(r'<p class="login_error">\s*(.*?)\s*</p>', re.S)
@@ -30,7 +36,8 @@ class HubSession:
 
     def __init__(self, base_url: str):
         self.base_url = base_url.rstrip("/")
-        self.http = httpx.Client(base_url=self.base_url, timeout=Timeouts.http, follow_redirects=False)
+        self.http = httpx.Client(base_url=self.base_url, timeout=Timeouts.http, follow_redirects=False,
+                                 verify=tls_verify())
 
     def close(self) -> None:
         self.http.close()
@@ -44,7 +51,7 @@ class HubSession:
     def _xsrf(self, path: str) -> str:
         r = self.http.get(path)
         r.raise_for_status()
-        token = self.http.cookies.get("_xsrf", path="/hub/")
+        token = self.http.cookies.get("_xsrf", path=f"{httpx.URL(self.base_url).path.rstrip('/')}/hub/")
         if not token:
             m = re.search(r'name="_xsrf" value="([^"]+)"', r.text)
             token = m.group(1) if m else ""
@@ -78,10 +85,10 @@ class HubSession:
         if not self.try_login(username, password):
             raise AssertionError(f"login as {username!r} was refused")
 
-    def create_token(self, username: str, note: str) -> str:
-        xsrf = self.http.cookies.get("_xsrf", path="/hub/") or ""
-        r = self.http.post(f"/hub/api/users/{quote(username)}/tokens", json={"note": note},
-                           headers={"X-XSRFToken": xsrf})
+    def create_token(self, username: str, note: str, expires_in: int | None = None) -> str:
+        xsrf = self.http.cookies.get("_xsrf", path=f"{httpx.URL(self.base_url).path.rstrip('/')}/hub/") or ""
+        body = {"note": note, **({"expires_in": expires_in} if expires_in else {})}
+        r = self.http.post(f"/hub/api/users/{quote(username)}/tokens", json=body, headers={"X-XSRFToken": xsrf})
         r.raise_for_status()
         return r.json()["token"]
 
@@ -91,11 +98,29 @@ class HubAPI:
 
     def __init__(self, base_url: str, token: str):
         self.base_url = base_url.rstrip("/")
-        self.http = httpx.Client(base_url=self.base_url, timeout=Timeouts.http,
+        self.http = httpx.Client(base_url=self.base_url, timeout=Timeouts.http, verify=tls_verify(),
                                  headers={"Authorization": f"token {token}"})
 
     def close(self) -> None:
         self.http.close()
+
+    def __enter__(self) -> HubAPI:
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.close()
+
+    def delete_tokens_noted(self, user: str, note: str) -> None:
+        """Delete `user`'s tokens with this note (the ones a run made for itself)."""
+        for t in self.get(f"/users/{quote(user)}/tokens").get("api_tokens", []):
+            if t.get("note") == note:
+                self.http.delete(f"/hub/api/users/{quote(user)}/tokens/{t['id']}")
+
+    def approve(self, user: str) -> None:
+        """Approve a NativeAuthenticator signup that waits for the admin (/hub/authorize toggles it)."""
+        r = self.http.get(f"/hub/authorize/{quote(user)}", follow_redirects=False)
+        if r.status_code not in (200, 302):
+            raise AssertionError(f"approving {user} at /hub/authorize: HTTP {r.status_code}")
 
     def get(self, path: str) -> dict:
         r = self.http.get(f"/hub/api{path}")

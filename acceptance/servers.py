@@ -47,7 +47,7 @@ class RunningServer:
     name: str           # "" for the default server
     profile: ExpectedProfile
     url: str            # /user/<user>/[<name>/]
-    container: object   # docker Container
+    container: object   # docker Container (None without Docker access)
     spawn_seconds: float
 
 
@@ -84,12 +84,15 @@ class Servers:
         if not ident:
             raise AssertionError(f"server {user}/{name or '(default)'} names no container in its state: "
                                  f"{model.get('state')}")
-        container = self.stack.docker.containers.get(ident)
+        container = self.stack.require_docker("the server's container").containers.get(ident)
         self._containers[(user, name)] = container.id
         return container
 
     def container_exists(self, user: str, name: str = "") -> bool:
-        """Whether the server's container (named by its state, or the last one seen) exists."""
+        """Whether the server's container (named by its state, or the last one seen) exists. Without
+        Docker access: whether the hub has the server."""
+        if self.stack.docker is None:
+            return bool(self.admin_api.server(user, name))
         if self.admin_api.server(user, name):
             try:
                 self.container(user, name)
@@ -106,16 +109,20 @@ class Servers:
             return False
 
     def home_file(self, user: str, name: str, filename: str) -> str | None:
-        """A file in the server's /home/nebula, read inside its container (independent of the app's UI);
-        None while it does not exist."""
-        result = self.container(user, name).exec_run(["cat", f"/home/nebula/{filename}"])
-        return result.output.decode() if result.exit_code == 0 else None
+        """A file in the server's home, read through the server's contents API (independent of the app's
+        UI); None while it does not exist."""
+        r = self.api.server_get(f"{self.url(user, name)}api/contents/{quote(filename)}?content=1&format=text"
+                                "&type=file", timeout=Timeouts.http)
+        if r.status_code == 404:
+            return None
+        assert r.status_code == 200, f"reading {filename} of {user}/{name or '(default)'}: HTTP {r.status_code}"
+        return r.json()["content"]
 
     def write_home_file(self, user: str, name: str, filename: str, content: str) -> None:
-        """Write a file into the server's /home/nebula as the container's user."""
-        script = "import sys; open('/home/nebula/' + sys.argv[1], 'w').write(sys.argv[2])"
-        result = self.container(user, name).exec_run(["python3", "-c", script, filename, content])
-        assert result.exit_code == 0, f"writing {filename} for {user}: {result.output.decode()[-500:]}"
+        """Write a file into the server's home through its contents API."""
+        r = self.api.http.put(f"{self.url(user, name)}api/contents/{quote(filename)}",
+                              json={"type": "file", "format": "text", "content": content})
+        assert r.status_code in (200, 201), f"writing {filename} for {user}: HTTP {r.status_code} {r.text[:300]}"
 
     def start(self, user: str, name: str, profile: ExpectedProfile) -> RunningServer:
         value = self.form_value(profile)
@@ -126,13 +133,16 @@ class Servers:
         self.started.append((user, name))
         self.api.wait_ready(user, name)
         elapsed = time.monotonic() - t0
-        return RunningServer(user, name, profile, self.url(user, name), self.container(user, name), elapsed)
+        container = self.container(user, name) if self.stack.docker is not None else None
+        return RunningServer(user, name, profile, self.url(user, name), container, elapsed)
 
     def stop(self, user: str, name: str = "") -> None:
         if self.admin_api.server(user, name):
             self.container_exists(user, name)   # remember its container, to see it removed
         self.api.stop_server(user, name)
         self.wait_stopped_and_removed(user, name)
+        if name:
+            self.api.remove_server(user, name)  # a stopped named server stays listed: remove what the run made
 
     def wait_stopped_and_removed(self, user: str, name: str = "") -> None:
         """Wait until the hub reports the server stopped and its container is gone."""

@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+import pytest
+
 from acceptance.expected import ExpectedProfile
 from acceptance.servers import Servers
 from acceptance.settings import Timeouts
@@ -46,12 +48,17 @@ class ProfileSurvey:
     landing_status: int | None = None
     app: str | None = None
     spawn_seconds: float | None = None
+    api_url: str | None = None         # the server's JUPYTERHUB_API_URL: how it reaches the hub
     facts: dict[str, str] = field(default_factory=dict)
 
-    def require(self) -> ProfileSurvey:
-        """Fail the check at once when the profile could not be surveyed."""
+    def require(self, container: bool = False) -> ProfileSurvey:
+        """Fail the check at once when the profile could not be surveyed; with container=True, skip it as
+        not verifiable when the run had no Docker access."""
         if self.error:
             raise AssertionError(f"{self.profile.name}: {self.error}")
+        if container and self.container is None:
+            pytest.skip("not verifiable without Docker access (the server's container): give the run the "
+                        "deployment's engine with --docker-host or DOCKER_HOST")
         return self
 
 
@@ -63,13 +70,15 @@ def survey_profile(servers: Servers, user: str, profile: ExpectedProfile) -> Pro
         result.error = f"did not start: {exc}"
         return result
     try:
-        c = server.container
-        host = c.attrs["HostConfig"]
         result.spawn_seconds = server.spawn_seconds
-        result.container, result.image = c.name, c.attrs["Config"]["Image"]
-        result.memory, result.cpu_quota, result.cpu_period = host["Memory"], host["CpuQuota"], host["CpuPeriod"]
-        out = c.exec_run(["sh", "-c", CGROUP_READ]).output.decode().split()
-        result.cgroup_memory, result.cgroup_quota = (int(v) if v.lstrip("-").isdigit() else -1 for v in out[:2])
+        c = server.container
+        if c is not None:   # with Docker access: what the hub made, and its cgroup
+            host = c.attrs["HostConfig"]
+            result.container, result.image = c.name, c.attrs["Config"]["Image"]
+            result.memory, result.cpu_quota, result.cpu_period = host["Memory"], host["CpuQuota"], host["CpuPeriod"]
+            result.api_url = dict(v.split("=", 1) for v in c.attrs["Config"]["Env"]).get("JUPYTERHUB_API_URL")
+            out = c.exec_run(["sh", "-c", CGROUP_READ]).output.decode().split()
+            result.cgroup_memory, result.cgroup_quota = (int(v) if v.lstrip("-").isdigit() else -1 for v in out[:2])
         response = servers.api.server_get(server.url, timeout=Timeouts.app_load)
         result.landing_status = response.status_code
         path = response.url.path

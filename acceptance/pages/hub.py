@@ -18,7 +18,7 @@ class SignupPage:
         self.alert = page.locator(".alert[role=alert]")
 
     def open(self) -> SignupPage:
-        self.page.goto("/hub/signup")
+        self.page.goto("hub/signup")
         return self
 
     def fill(self, username: str, password: str, confirmation: str | None = None, two_factor: bool = False) -> None:
@@ -53,7 +53,7 @@ class LoginPage:
         self.page = page
 
     def open(self) -> LoginPage:
-        self.page.goto("/hub/login")
+        self.page.goto("hub/login")
         return self
 
     def _submit(self, username: str, password: str, otp: str | None) -> None:
@@ -85,7 +85,7 @@ class HomePage:
         self.logout = page.get_by_role("button", name=re.compile("Logout", re.I))
 
     def open(self) -> HomePage:
-        self.page.goto("/hub/home")
+        self.page.goto("hub/home")
         return self
 
     def start_my_server(self) -> SpawnPage:
@@ -124,7 +124,7 @@ class SpawnPage:
         self.profile = self.form.locator("select[name=profile]")
 
     def open(self, user: str, server: str = "") -> SpawnPage:
-        self.page.goto(f"/hub/spawn/{user}/{server}" if server else "/hub/spawn")
+        self.page.goto(f"hub/spawn/{user}/{server}" if server else "hub/spawn")
         return self
 
     def profile_names(self) -> list[str]:
@@ -170,7 +170,7 @@ class AdminPage:
         self.names = page.get_by_test_id("user-row-name")
 
     def open(self) -> AdminPage:
-        self.page.goto("/hub/admin")
+        self.page.goto("hub/admin")
         expect(self.names.first).to_be_visible()
         return self
 
@@ -195,7 +195,7 @@ class AuthorizePage:
         self.page = page
 
     def open(self) -> AuthorizePage:
-        self.page.goto("/hub/authorize")
+        self.page.goto("hub/authorize")
         expect(self.page.get_by_role("table")).to_be_visible()
         return self
 

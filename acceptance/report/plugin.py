@@ -210,6 +210,7 @@ class ReportCollector:
         self.interrupted: str | None = None
         self.problems: list[str] = []      # the plugin's own troubles, shown in the report
         self.written: dict[str, Path] = {}
+        self.last_status: str | None = None   # the verdict of the report last written
         self._pw_folders: dict[str, Path | None] = {}
 
     # -- run facts (called by fixtures)
@@ -622,6 +623,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         )
         from acceptance.report.render import write_reports
 
+        collector.last_status = run.status
         collector.written = write_reports(run, collector.outdir)
         for kind, path in collector.written.items():
             say(f"deployment report ({kind}): {path}")

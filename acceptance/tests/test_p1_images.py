@@ -28,6 +28,7 @@ def build_failures() -> dict[str, str]:
     return {i["tag"]: i["error"] for i in status.get("images", []) if not i.get("ok")}
 
 
+@pytest.mark.own_stack
 @pytest.mark.parametrize("tag", [*IMAGES, HUB_IMAGE])
 def test_image_is_built_from_this_checkout(stack, tag, evidence):
     """The image exists, this run's build of it succeeded, and its build-inputs label matches the checkout
@@ -51,7 +52,7 @@ def test_image_is_built_from_this_checkout(stack, tag, evidence):
 
 def test_image_sizes_are_recorded(stack, evidence, request):
     """The three single-user images' sizes, recorded against the specification's and the project's targets."""
-    client = stack.docker
+    client = stack.require_docker("the images on the deployment's host")
     rows = []
     for tag in IMAGES:
         size = image_size(client, tag)
@@ -78,7 +79,7 @@ VERSION_PROBE = (
 @pytest.mark.parametrize("tag", IMAGES)
 def test_single_user_image_runs_jupyterhub_singleuser_as_nebula(stack, expected, tag, evidence, request):
     """Each single-user image runs jupyterhub-singleuser as nebula (uid 1000) in /home/nebula."""
-    image = stack.docker.images.get(tag)
+    image = stack.require_docker("the images on the deployment's host").images.get(tag)
     config = image.attrs["Config"]
     home = expected.users["home"]
     assert config["WorkingDir"] == home, f"{tag} starts in {config['WorkingDir']!r}, expected {home}"

@@ -32,8 +32,9 @@ def listening(stack, port: int) -> list[str]:
 def test_hub_container_runs_and_publishes_its_port_on_loopback(stack, expected, evidence):
     """The hub container (jupyterhub-hub) runs and publishes port 8000 on 127.0.0.1 only."""
     infra = expected.infra
-    [hub] = stack.docker.containers.list(all=True, filters={"label": [f"com.docker.compose.project={stack.project}",
-                                                                     "com.docker.compose.service=hub"]})
+    docker = stack.require_docker("the hub container")
+    [hub] = docker.containers.list(all=True, filters={"label": [f"com.docker.compose.project={stack.project}",
+                                                               "com.docker.compose.service=hub"]})
     evidence.fact("container", hub.name)
     assert hub.name == names(expected, stack, "hub_container"), f"the hub container is named {hub.name}"
     assert hub.status == "running", f"hub container is {hub.status}"
@@ -47,7 +48,7 @@ def test_hub_container_runs_and_publishes_its_port_on_loopback(stack, expected, 
 def test_hub_and_user_servers_share_the_bridge_network(stack, expected, evidence):
     """Network jupyterhub-net (bridge) exists and the hub answers on it as `hub`."""
     name = names(expected, stack, "network")
-    found = [n.name for n in stack.docker.networks.list() if n.name.startswith(stack.prefix)]
+    found = [n.name for n in stack.require_docker("networks").networks.list() if n.name.startswith(stack.prefix)]
     assert name in found, f"no network {name}; the deployment made {found}"
     network = stack.docker.networks.get(name)
     assert network.attrs["Driver"] == expected.infra["network_driver"], f"{name} is a {network.attrs['Driver']}"
@@ -103,49 +104,56 @@ def test_the_spawner_is_profiles_spawner(stack, admin_api, expected, evidence):
         f"the hub's spawner {spawner['class']} is not a {expected.infra['spawner']}"
 
 
-def test_a_server_started_without_choosing_lands_on_the_default_url_and_reaches_the_hub(
-        admin_page, servers, expected, evidence):
-    """"Start My Server" with the form's preselected profile lands on the default URL (/lab); the server
-    reaches the hub at the connect URL (http://hub:8081)."""
-    infra = expected.infra
-    if servers.api.server("admin", ""):
-        servers.stop("admin", "")
-    form = HomePage(admin_page).open().start_my_server()
-    servers.started.append(("admin", ""))
+def test_a_server_started_without_choosing_lands_on_the_default_url(user_page, checklist_user, servers, expected,
+                                                                   evidence):
+    """"Start My Server" with the form's preselected profile lands on the default URL (/lab)."""
+    infra, user = expected.infra, checklist_user[0]
+    if servers.api.server(user, ""):
+        servers.stop(user, "")
+    form = HomePage(user_page).open().start_my_server()
+    servers.started.append((user, ""))
     path = form.start_preselected()
     evidence.fact("landed on", path)
-    assert path == f"/user/admin{infra['default_url']}", f"landed on {path}, expected {infra['default_url']}"
-    env = dict(v.split("=", 1) for v in servers.container("admin").attrs["Config"]["Env"])
-    evidence.fact("JUPYTERHUB_API_URL", env.get("JUPYTERHUB_API_URL"))
-    assert env.get("JUPYTERHUB_API_URL") == f"{infra['hub_connect_url']}/hub/api", \
-        f"the server reaches the hub at {env.get('JUPYTERHUB_API_URL')}, expected {infra['hub_connect_url']}"
+    assert path.endswith(f"/user/{user}{infra['default_url']}"), \
+        f"landed on {path}, expected {infra['default_url']}"
 
 
-def test_named_servers_run_side_by_side(servers, expected, evidence):
-    """Named servers on: a user's default server and a named one run at once, each in its own container."""
+def test_user_servers_reach_the_hub_at_the_connect_url(profile_survey, expected, evidence):
+    """The hub gives its servers the internal URL http://hub:8081 (their JUPYTERHUB_API_URL)."""
+    want = f"{expected.infra['hub_connect_url']}/hub/api"
+    seen = {run.profile.name: run.require().api_url for run in profile_survey.values()}
+    evidence.fact("JUPYTERHUB_API_URL", sorted(set(seen.values())))
+    wrong = {name: url for name, url in seen.items() if url != want}
+    assert not wrong, f"servers reach the hub elsewhere than {want}: {wrong}"
+
+
+def test_named_servers_run_side_by_side(servers, checklist_user, expected, evidence):
+    """Named servers on: a user's default server and a named one run at once."""
     assert expected.infra["named_servers"]
-    lab = expected.profiles[0]
-    default = servers.start("admin", "", lab)
-    named = servers.start("admin", "side-by-side", lab)
-    assert servers.api.server("admin", "")["ready"], "starting the named server stopped the default one"
-    assert default.container.id != named.container.id
-    evidence.fact("containers", f"{default.container.name}, {named.container.name}")
+    lab, user = expected.profiles[0], checklist_user[0]
+    servers.start(user, "", lab)
+    servers.start(user, "side-by-side", lab)
+    running = {name for name, model in servers.api.user(user)["servers"].items() if model.get("ready")}
+    evidence.fact("running", sorted(running))
+    assert {"", "side-by-side"} <= running, "starting the named server stopped the default one"
 
 
-def test_the_admin_reaches_a_users_server(stack, admin_api, servers, expected, evidence):
+def test_the_admin_reaches_a_users_server(stack, admin_api, servers, run_users, expected, evidence):
     """Admin access: the admin's token opens another user's running server."""
     assert expected.infra["admin_access"]
-    admin_api.http.post("/hub/api/users/p2-user")
+    user = run_users.name("p2-user")
+    admin_api.http.post(f"/hub/api/users/{user}")
     try:
-        server = servers.start("p2-user", "", expected.profiles[0])
+        server = servers.start(user, "", expected.profiles[0])
         response = admin_api.server_get(f"{server.url}api/status", timeout=30)
         evidence.fact("admin at the user's server", f"HTTP {response.status_code}")
         assert response.status_code == 200, f"the admin got HTTP {response.status_code} at {server.url}api/status"
     finally:
         servers.stop_all_started()
-        admin_api.http.delete("/hub/api/users/p2-user")
+        admin_api.http.delete(f"/hub/api/users/{user}")
 
 
+@pytest.mark.disruptive
 def test_a_hub_with_a_bad_setting_fails_fast_with_its_message(stack, evidence):
     """A hub started with a bad setting (AUTH_MODE=nonsense) is reported at once with the config's message,
     and its run is cleaned up completely."""

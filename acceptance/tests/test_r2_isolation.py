@@ -14,14 +14,14 @@ HUB_STATE_FILES = ("jupyterhub.sqlite", "jupyterhub_cookie_secret", "proxy_auth_
 
 
 @pytest.fixture(scope="session")
-def alice(stack):
-    with hub_user(stack.hub_url, "alice") as user:
+def alice(stack, run_users, admin_api):
+    with hub_user(stack.hub_url, run_users.name("alice"), approver=admin_api) as user:
         yield user
 
 
 @pytest.fixture(scope="session")
-def bob(stack):
-    with hub_user(stack.hub_url, "bob") as user:
+def bob(stack, run_users, admin_api):
+    with hub_user(stack.hub_url, run_users.name("bob"), approver=admin_api) as user:
         yield user
 
 
@@ -42,55 +42,56 @@ def refused(response, owner: str) -> bool:
 
 def test_another_user_cannot_reach_a_users_server_files_or_api(alice, bob, alice_server, servers, tally, evidence):
     """With his own token and session, Bob is refused at each of Alice's server, files, tokens and API."""
-    token, cookie = bob.api.http, bob.session.http
+    token, cookie, a = bob.api.http, bob.session.http, alice.name
     attempts = {
-        "read Alice's file (token)": lambda: token.get(f"/user/alice/api/contents/{SECRET_FILE}"),
-        "read Alice's file (session)": lambda: cookie.get(f"/user/alice/files/{SECRET_FILE}", follow_redirects=True),
-        "write into Alice's home": lambda: token.put("/user/alice/api/contents/planted.txt",
+        "read Alice's file (token)": lambda: token.get(f"/user/{a}/api/contents/{SECRET_FILE}"),
+        "read Alice's file (session)": lambda: cookie.get(f"/user/{a}/files/{SECRET_FILE}", follow_redirects=True),
+        "write into Alice's home": lambda: token.put(f"/user/{a}/api/contents/planted.txt",
                                                      json={"type": "file", "format": "text", "content": "x"}),
-        "open Alice's Lab (session)": lambda: cookie.get("/user/alice/lab", follow_redirects=True),
-        "run code in Alice's kernels": lambda: token.post("/user/alice/api/kernels", json={}),
-        "read Alice's user record": lambda: token.get("/hub/api/users/alice"),
-        "start a server as Alice": lambda: token.post("/hub/api/users/alice/servers/evil", json={}),
-        "stop Alice's server": lambda: token.delete("/hub/api/users/alice/server"),
-        "list Alice's tokens": lambda: token.get("/hub/api/users/alice/tokens"),
-        "make a token for Alice": lambda: token.post("/hub/api/users/alice/tokens", json={"note": "stolen"}),
+        "open Alice's Lab (session)": lambda: cookie.get(f"/user/{a}/lab", follow_redirects=True),
+        "run code in Alice's kernels": lambda: token.post(f"/user/{a}/api/kernels", json={}),
+        "read Alice's user record": lambda: token.get(f"/hub/api/users/{a}"),
+        "start a server as Alice": lambda: token.post(f"/hub/api/users/{a}/servers/evil", json={}),
+        "stop Alice's server": lambda: token.delete(f"/hub/api/users/{a}/server"),
+        "list Alice's tokens": lambda: token.get(f"/hub/api/users/{a}/tokens"),
+        "make a token for Alice": lambda: token.post(f"/hub/api/users/{a}/tokens", json={"note": "stolen"}),
     }
     let_through = {}
     for what, attempt in attempts.items():
         response = attempt()
         evidence.fact(what, f"HTTP {response.status_code} at {response.url.path}")
-        if refused(response, "alice") and SECRET not in response.text:
+        if refused(response, a) and SECRET not in response.text:
             tally("cross-user attempts refused")
         else:
             let_through[what] = response.status_code
     assert not let_through, f"Bob got through: {let_through}"
-    assert servers.home_file("alice", "", "planted.txt") is None, "Bob planted a file in Alice's home"
-    assert servers.api.server("alice", "")["ready"], "Bob's attempts stopped Alice's server"
-    assert servers.api.server("alice", "evil") is None
+    assert servers.home_file(a, "", "planted.txt") is None, "Bob planted a file in Alice's home"
+    assert servers.api.server(a, "")["ready"], "Bob's attempts stopped Alice's server"
+    assert servers.api.server(a, "evil") is None
 
 
-def test_another_user_in_the_browser_sees_no_server_of_anothers(stack, bob, alice_server, page, tally, evidence):
+def test_another_user_in_the_browser_sees_no_server_of_anothers(stack, alice, bob, alice_server, page, tally,
+                                                                evidence):
     """Bob, logged in in the browser, opening Alice's Lab URL gets an error page, not her Lab."""
     LoginPage(page).open().log_in(bob.name, bob.password)
-    response = page.goto("/user/alice/lab")
+    response = page.goto(f"user/{alice.name}/lab")
     evidence.screenshot(page, "Bob at Alice's URL")
     evidence.fact("landed on", f"{page.url} (HTTP {response.status})")
-    assert response.status == 403 or "/user/alice/" not in page.url, f"Bob reached {page.url}"
+    assert response.status == 403 or f"/user/{alice.name}/" not in page.url, f"Bob reached {page.url}"
     expect(page.locator("#jp-main-dock-panel")).to_have_count(0)
     tally("cross-user attempts refused")
 
 
-def test_a_non_admin_gets_403_on_the_admin_panel_and_admin_api(bob, tally, evidence):
+def test_a_non_admin_gets_403_on_the_admin_panel_and_admin_api(alice, bob, run_users, tally, evidence):
     """Bob (not an admin) gets 403 from the admin panel, the user list, user creation and /hub/authorize."""
     token, cookie = bob.api.http, bob.session.http
     attempts = {
         "admin panel /hub/admin": lambda: cookie.get("/hub/admin"),
         "list users": lambda: token.get("/hub/api/users"),
-        "create a user": lambda: token.post("/hub/api/users", json={"usernames": ["mallory"]}),
-        "make himself admin": lambda: token.patch("/hub/api/users/bob", json={"admin": True}),
+        "create a user": lambda: token.post("/hub/api/users", json={"usernames": [run_users.name("mallory")]}),
+        "make himself admin": lambda: token.patch(f"/hub/api/users/{bob.name}", json={"admin": True}),
         "authorization area /hub/authorize": lambda: cookie.get("/hub/authorize"),
-        "change Alice's password": lambda: cookie.get("/hub/change-password/alice"),
+        "change Alice's password": lambda: cookie.get(f"/hub/change-password/{alice.name}"),
     }
     statuses = {what: attempt().status_code for what, attempt in attempts.items()}
     for what, status in statuses.items():
@@ -102,6 +103,7 @@ def test_a_non_admin_gets_403_on_the_admin_panel_and_admin_api(bob, tally, evide
 def test_user_containers_are_unprivileged_without_docker_or_hub_state(stack, alice_server, evidence):
     """Alice's container: non-root, no-new-privileges, no capabilities, only her home mounted, no Docker
     socket or API, no hub database or secrets."""
+    stack.require_docker("Alice's container")
     container = alice_server.container
     host = container.attrs["HostConfig"]
     mounts = [m["Destination"] for m in container.attrs["Mounts"]]
@@ -151,9 +153,10 @@ def test_only_the_proxy_is_published_on_loopback(stack, alice_server, evidence):
     evidence.fact("hub ports", {k: [(b["HostIp"], b["HostPort"]) for b in v] for k, v in bindings.items()})
     assert list(bindings) == ["8000/tcp"], f"the hub publishes {list(bindings)}"
     assert {b["HostIp"] for b in bindings["8000/tcp"]} == {"127.0.0.1"}
-    default = compose_config()["services"]["hub"]["ports"]
-    evidence.fact("compose default", [(p["host_ip"], p["published"], p["target"]) for p in default])
-    assert [(p["host_ip"], p["target"]) for p in default] == [("127.0.0.1", 8000)]
+    if stack.own:   # the compose file's default is this checkout's: only for the stack started from it
+        default = compose_config()["services"]["hub"]["ports"]
+        evidence.fact("compose default", [(p["host_ip"], p["published"], p["target"]) for p in default])
+        assert [(p["host_ip"], p["target"]) for p in default] == [("127.0.0.1", 8000)]
     published = {c.name: c.attrs["HostConfig"]["PortBindings"] for c in stack.user_containers()
                  if c.attrs["HostConfig"]["PortBindings"]}
     assert not published, f"user containers publish ports: {published}"

@@ -23,8 +23,8 @@ MISSING = {"key": "missing-image", "name": "Missing image - 1 CPU / 1GB", "image
 
 
 @pytest.fixture(scope="session")
-def carol(stack):
-    with hub_user(stack.hub_url, "carol") as user:
+def carol(stack, run_users, admin_api):
+    with hub_user(stack.hub_url, run_users.name("carol"), approver=admin_api) as user:
         yield user
 
 
@@ -51,12 +51,14 @@ def kept(servers: Servers, before) -> bool:
             and bool((servers.api.server(before.user, before.name) or {}).get("ready")))
 
 
-def test_servers_sessions_and_files_survive_a_hub_restart(stack, servers, carol, carols_servers, page, tally,
-                                                           evidence):
+@pytest.mark.disruptive
+def test_servers_sessions_and_files_survive_a_hub_restart(stack, servers, checklist_user, carol, carols_servers, page,
+                                                           tally, evidence):
     """The hub restarts while two users' servers run: the servers keep running (same containers), the
     hub re-attaches, the user's browser session still works, no file is lost."""
-    running = {("admin", "r3-restart"): servers.start("admin", "r3-restart", LAB),
-               ("carol", ""): carols_servers.start("carol", "", LAB)}
+    me = checklist_user[0]
+    running = {(me, "r3-restart"): servers.start(me, "r3-restart", LAB),
+               (carol.name, ""): carols_servers.start(carol.name, "", LAB)}
     files = {key: (f"before-restart-{key[0]}.txt", f"{key[0]} wrote this before the hub restart")
              for key in running}
     for (user, name), (filename, content) in files.items():
@@ -73,27 +75,30 @@ def test_servers_sessions_and_files_survive_a_hub_restart(stack, servers, carol,
     lost_files = count_lost_files(servers, files)
     tally("files lost", lost_files)
     assert lost_files == 0
-    assert carol.api.server_get("/user/carol/api/status").status_code == 200, "Carol's server does not answer"
+    assert carol.api.server_get(f"/user/{carol.name}/api/status").status_code == 200, "Carol's server does not answer"
     HomePage(page).open()
     evidence.screenshot(page, "Carol's home after the restart")
     assert page.url.endswith("/hub/home"), f"Carol's browser session ended with the restart: at {page.url}"
 
 
-def test_a_killed_user_container_is_noticed_and_restarts_with_files_intact(stack, carols_servers, tally, evidence):
+def test_a_killed_user_container_is_noticed_and_restarts_with_files_intact(stack, carol, carols_servers, tally,
+                                                                          evidence):
     """Carol's container killed from outside: the hub notices (its poll), Carol starts her server again,
     her files are intact."""
-    server = carols_servers.start("carol", "", LAB)
-    carols_servers.write_home_file("carol", "", "before-kill.txt", "still here")
+    me = carol.name
+    stack.require_docker("killing Carol's container")
+    server = carols_servers.start(me, "", LAB)
+    carols_servers.write_home_file(me, "", "before-kill.txt", "still here")
     server.container.kill()
     killed_at = time.monotonic()
     tally("faults injected")
-    wait_for(lambda: carols_servers.api.server("carol", "") is None, timeout=Timeouts.stop,
+    wait_for(lambda: carols_servers.api.server(me, "") is None, timeout=Timeouts.stop,
              what="the hub to notice Carol's killed server")
     evidence.fact("noticed", f"the hub dropped the server {time.monotonic() - killed_at:.0f} s after the kill")
-    carols_servers.wait_stopped_and_removed("carol", "")
-    again = carols_servers.start("carol", "", LAB)
+    carols_servers.wait_stopped_and_removed(me, "")
+    again = carols_servers.start(me, "", LAB)
     assert again.container.id != server.container.id
-    lost = int(carols_servers.home_file("carol", "", "before-kill.txt") != "still here")
+    lost = int(carols_servers.home_file(me, "", "before-kill.txt") != "still here")
     tally("files lost", lost)
     assert lost == 0, "before-kill.txt was lost with the killed container"
 
@@ -116,11 +121,12 @@ def scratch_servers(scratch, scratch_admin) -> Servers:
     return Servers(scratch_admin.api, scratch, offered)
 
 
+@pytest.mark.disruptive
 def test_a_profile_with_a_missing_image_fails_clearly_and_others_still_start(scratch, scratch_admin, browser,
                                                                              tally, evidence):
     """Starting a profile whose image is missing shows a message naming the image in the browser; the hub
     stays healthy and another profile starts."""
-    context = browser.new_context(base_url=scratch.hub_url)
+    context = browser.new_context(base_url=scratch.hub_url + "/")
     try:
         page = context.new_page()
         LoginPage(page).open().log_in(scratch_admin.name, scratch_admin.password)
@@ -142,6 +148,7 @@ def test_a_profile_with_a_missing_image_fails_clearly_and_others_still_start(scr
         servers.stop_all_started()
 
 
+@pytest.mark.disruptive
 def test_compose_down_and_up_keeps_every_user_password_and_file(scratch, scratch_admin, tally, evidence):
     """`docker compose down` then `up` (no -v), user servers stopped first: every account, password and
     file is still there."""

@@ -11,7 +11,7 @@ from acceptance.pages import AuthorizePage, LoginPage, SignupPage
 from acceptance.polling import wait_for
 from acceptance.totp import totp
 
-pytestmark = pytest.mark.r4
+pytestmark = [pytest.mark.r4, pytest.mark.disruptive]  # a second stack
 LISTED, OTP_USER = "listed", "otpuser"
 PRODUCTION_ENV = {"AUTH_MODE": "production", "ALLOWED_USERS": f"{LISTED},{OTP_USER}", "ENABLE_OTP": "true"}
 NOT_YET = "has not been authorized by an administrator yet"
@@ -31,7 +31,7 @@ def production_admin(production):
 @pytest.fixture
 def on_production(browser, production):
     """A browser context on the production stack: new_page() per actor (closed at the end)."""
-    context = browser.new_context(base_url=production.hub_url)
+    context = browser.new_context(base_url=production.hub_url + "/")
     yield context
     context.close()
 
@@ -54,7 +54,7 @@ def test_a_self_signup_can_log_in_only_while_the_admin_approves_it(production, p
     evidence.fact("login before approval", refused)
     assert NOT_YET in refused
 
-    admin = on_production.browser.new_context(base_url=production.hub_url).new_page()
+    admin = on_production.browser.new_context(base_url=production.hub_url + "/").new_page()
     try:
         LoginPage(admin).open().log_in(*production_admin)
         area = AuthorizePage(admin).open()

@@ -6,12 +6,13 @@ from acceptance.pages import HomePage
 pytestmark = pytest.mark.t2
 
 
-def test_spawn_form_lists_exactly_the_six_profiles(admin_page, servers, expected, evidence):
+def test_spawn_form_lists_exactly_the_six_profiles(user_page, checklist_user, servers, expected, evidence):
     """"Start My Server" shows a dropdown with exactly the specification's six profiles (order may vary)."""
-    if servers.api.server("admin", ""):
-        servers.stop("admin", "")
-    names = HomePage(admin_page).open().start_my_server().profile_names()
-    evidence.screenshot(admin_page, "spawn form")
+    user = checklist_user[0]
+    if servers.api.server(user, ""):
+        servers.stop(user, "")
+    names = HomePage(user_page).open().start_my_server().profile_names()
+    evidence.screenshot(user_page, "spawn form")
     evidence.fact("dropdown", " | ".join(names))
     wanted = [p.name for p in expected.profiles]
     missing = [n for n in wanted if n not in names]

@@ -10,32 +10,32 @@ LAB = current().checklist_profile("T3")
 
 
 @pytest.fixture
-def lab(admin_page, servers):
-    """Admin's default server started from the spawn form with the Lab 2 CPU / 4GB profile, on /lab."""
-    start_from_hub_home(admin_page, servers, LAB)
-    return LabPage(admin_page).wait_loaded()
+def lab(user_page, checklist_user, servers):
+    """The user's default server started from the spawn form with the Lab 2 CPU / 4GB profile, on /lab."""
+    start_from_hub_home(user_page, servers, LAB, checklist_user[0])
+    return LabPage(user_page).wait_loaded()
 
 
-def test_lab_profile_lands_on_lab_with_launcher_entries(lab, evidence):
+def test_lab_profile_lands_on_lab_with_launcher_entries(lab, checklist_user, evidence):
     """Start "uv Lab - 2 CPU / 4GB": lands on /lab, JupyterLab loads, the Launcher shows Lab, VS Code and Marimo."""
     entries = lab.launcher_entries()
     evidence.screenshot(lab.page, "JupyterLab launcher")
     evidence.fact("launcher", " | ".join(entries))
-    assert lab.page.url.split("?")[0].endswith(f"/user/admin{LAB.lands_on}")
+    assert lab.page.url.split("?")[0].endswith(f"/user/{checklist_user[0]}{LAB.lands_on}")
     missing = [e for e in ("VS Code", "Marimo") if e not in entries]
     assert not missing, f"launcher lacks {missing}; it shows {entries}"
     assert any("Python 3" in e for e in entries), f"launcher has no notebook (Lab) entry: {entries}"
 
 
-def test_launcher_vscode_entry_opens_vscode(lab, evidence):
+def test_launcher_vscode_entry_opens_vscode(lab, checklist_user, evidence):
     """The Launcher's VS Code entry opens a working VS Code workbench."""
     vscode = VSCodePage(lab.open_from_launcher("VS Code")).wait_loaded()
     evidence.screenshot(vscode.page, "VS Code from the launcher")
-    assert "/user/admin/vscode/" in vscode.page.url
+    assert f"/user/{checklist_user[0]}/vscode/" in vscode.page.url
 
 
-def test_launcher_marimo_entry_opens_marimo(lab, evidence):
+def test_launcher_marimo_entry_opens_marimo(lab, checklist_user, evidence):
     """The Launcher's Marimo entry opens the marimo editor."""
     marimo = MarimoPage(lab.open_from_launcher("Marimo")).wait_home_loaded()
     evidence.screenshot(marimo.page, "marimo from the launcher")
-    assert "/user/admin/proxy/marimo/" in marimo.page.url
+    assert f"/user/{checklist_user[0]}/proxy/marimo/" in marimo.page.url

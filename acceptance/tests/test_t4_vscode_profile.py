@@ -14,20 +14,21 @@ VSCODE = current().checklist_profile("T4")
 SERVER = "vscode-test"
 
 
-def test_named_vscode_server_terminal_creates_a_file_in_home(admin_page, servers, evidence):
+def test_named_vscode_server_terminal_creates_a_file_in_home(user_page, checklist_user, servers, evidence):
     """Add server "vscode-test" with VS Code 2 CPU / 4GB: lands on /vscode/, a terminal there creates a file."""
-    start_from_hub_home(admin_page, servers, VSCODE, SERVER)
-    vscode = VSCodePage(admin_page).wait_loaded()
+    user = checklist_user[0]
+    start_from_hub_home(user_page, servers, VSCODE, user, SERVER)
+    vscode = VSCodePage(user_page).wait_loaded()
     vscode.trust_workspace_if_asked()
-    evidence.screenshot(admin_page, "VS Code workbench")
+    evidence.screenshot(user_page, "VS Code workbench")
 
     token = secrets.token_hex(8)
     filename = f"made-in-vscode-{token}.txt"
     vscode.run_in_new_terminal(f"echo {token} > ~/{filename}")
-    evidence.screenshot(admin_page, "terminal")
+    evidence.screenshot(user_page, "terminal")
 
     # independent check: read the file in the container, not through VS Code
-    content = wait_for(lambda: servers.home_file("admin", SERVER, filename), timeout=Timeouts.ui,
+    content = wait_for(lambda: servers.home_file(user, SERVER, filename), timeout=Timeouts.ui,
                        what=f"/home/nebula/{filename} in the {SERVER} container")
     evidence.fact("file made in the VS Code terminal", f"/home/nebula/{filename}")
     assert content.strip() == token

@@ -15,11 +15,12 @@ MARIMO = current().checklist_profile("T5")
 SERVER = "marimo-test"
 
 
-def test_named_marimo_server_runs_a_reactive_notebook_saved_in_home(admin_page, servers, evidence):
+def test_named_marimo_server_runs_a_reactive_notebook_saved_in_home(user_page, checklist_user, servers, evidence):
     """Add server "marimo-test" with Marimo 1 CPU / 2GB: lands on /proxy/marimo/, a reactive notebook is saved."""
-    start_from_hub_home(admin_page, servers, MARIMO, SERVER)
-    marimo = MarimoPage(admin_page).wait_home_loaded()
-    evidence.screenshot(admin_page, "marimo home")
+    user = checklist_user[0]
+    start_from_hub_home(user_page, servers, MARIMO, user, SERVER)
+    marimo = MarimoPage(user_page).wait_home_loaded()
+    evidence.screenshot(user_page, "marimo home")
 
     filename = f"reactive-{secrets.token_hex(4)}.py"
     marimo.new_notebook(filename)
@@ -29,11 +30,11 @@ def test_named_marimo_server_runs_a_reactive_notebook_saved_in_home(admin_page, 
     expect(marimo.output_of_last_cell()).to_have_text("42")
     marimo.set_cell(0, "x = 5")  # edit only the first cell: marimo re-runs the second by itself
     expect(marimo.output_of_last_cell()).to_have_text("105")
-    evidence.screenshot(admin_page, "reactive notebook")
+    evidence.screenshot(user_page, "reactive notebook")
     marimo.save()
 
     def saved_notebook():
-        text = servers.home_file("admin", SERVER, filename)
+        text = servers.home_file(user, SERVER, filename)
         return text if text and "x = 5" in text and "x * 21" in text else None
 
     source = wait_for(saved_notebook, timeout=Timeouts.ui, what=f"/home/nebula/{filename} with both cells")

@@ -1,5 +1,6 @@
 """Test 6: Volume Persistence."""
 import pytest
+from dockerspawner import DockerSpawner
 from playwright.sync_api import expect
 
 from acceptance.expected import current
@@ -13,45 +14,53 @@ NOTEBOOK = "test-persist.ipynb"
 CODE = 'print("Hello from JupyterHub")'
 
 
-def _start_lab_from_form(page, servers) -> LabPage:
-    start_from_hub_home(page, servers, LAB)
+def _start_lab_from_form(page, servers, user) -> LabPage:
+    start_from_hub_home(page, servers, LAB, user)
     return LabPage(page).wait_loaded()
 
 
-def _notebook_code(servers) -> str:
+def _notebook_code(servers, user) -> str:
     """The notebook's cells read through the server's contents API (independent of the Lab UI)."""
-    r = servers.api.server_get(f"/user/admin/api/contents/{NOTEBOOK}", timeout=Timeouts.http)
+    r = servers.api.server_get(f"/user/{user}/api/contents/{NOTEBOOK}", timeout=Timeouts.http)
     assert r.status_code == 200, f"{NOTEBOOK} is not in the home directory: HTTP {r.status_code}"
     return "\n".join("".join(c["source"]) for c in r.json()["content"]["cells"])
 
 
-def test_notebook_survives_server_stop_start_and_container_removal(admin_page, servers, stack, expected, evidence):
-    """test-persist.ipynb saved in Lab is intact after stop (container removed) and start from /hub/home;
-    the home is the user's named volume."""
-    lab = _start_lab_from_form(admin_page, servers)
-    container = servers.container("admin")
-    home = expected.users["home"]
-    volume = expected.name("home_volume", prefix=stack.prefix, username="admin")
-    home_mount = next((m for m in container.attrs["Mounts"] if m["Destination"] == home), None)
-    assert home_mount and home_mount["Type"] == "volume", f"{home} is not a named volume: {home_mount}"
-    assert home_mount["Name"] == volume, f"the home volume is {home_mount['Name']}, expected {volume}"
-    evidence.fact("home volume", f"{home_mount['Name']} at {home}")
-
+def test_notebook_survives_a_server_stop_and_start(user_page, checklist_user, servers, evidence):
+    """test-persist.ipynb saved in Lab is intact after the server is stopped and started again from
+    /hub/home."""
+    user = checklist_user[0]
+    lab = _start_lab_from_form(user_page, servers, user)
+    first = servers.api.server(user, "")["started"]
     lab.new_notebook()
     lab.type_in_first_cell(CODE)
     lab.save_as(NOTEBOOK)
-    evidence.screenshot(admin_page, "notebook saved")
-    assert CODE in _notebook_code(servers)
-    first_container_id = container.id
+    evidence.screenshot(user_page, "notebook saved")
+    assert CODE in _notebook_code(servers, user)
 
-    home = HomePage(admin_page).open()
-    home.stop_default_server()
-    assert not servers.container_exists("admin"), "the stopped server's container still exists"
-    evidence.fact("after stop", f"container {first_container_id[:12]} removed")
+    HomePage(user_page).open().stop_default_server()
+    assert servers.api.server(user, "") is None, "the server still runs after Stop"
+    lab = _start_lab_from_form(user_page, servers, user)
+    assert servers.api.server(user, "")["started"] != first, "the server was not started anew"
+    lab.open_file(f"user/{user}/", NOTEBOOK)
+    expect(user_page.locator(".jp-NotebookPanel:visible .jp-Cell .cm-content").first).to_contain_text(CODE)
+    evidence.screenshot(user_page, "notebook after restart")
+    assert CODE in _notebook_code(servers, user)
 
-    lab = _start_lab_from_form(admin_page, servers)
-    assert servers.container("admin").id != first_container_id
-    lab.open_file("/user/admin/", NOTEBOOK)
-    expect(admin_page.locator(".jp-NotebookPanel:visible .jp-Cell .cm-content").first).to_contain_text(CODE)
-    evidence.screenshot(admin_page, "notebook after restart")
-    assert CODE in _notebook_code(servers)
+
+def test_home_is_the_users_named_volume_and_outlives_the_container(checklist_user, servers, stack, expected,
+                                                                    evidence):
+    """The server's home (/home/nebula) is the user's named volume (jupyterhub-user-<name>); stopping the
+    server removes its container and keeps the volume."""
+    user = checklist_user[0]
+    server = servers.start(user, "", LAB)
+    home = expected.users["home"]
+    volume = expected.name("home_volume", prefix=stack.prefix, username=DockerSpawner._escape(user))
+    home_mount = next((m for m in server.container.attrs["Mounts"] if m["Destination"] == home), None)
+    assert home_mount and home_mount["Type"] == "volume", f"{home} is not a named volume: {home_mount}"
+    assert home_mount["Name"] == volume, f"the home volume is {home_mount['Name']}, expected {volume}"
+    evidence.fact("home volume", f"{home_mount['Name']} at {home}")
+    servers.stop(user, "")
+    assert not servers.container_exists(user), "the stopped server's container still exists"
+    assert stack.docker.volumes.get(volume), f"{volume} is gone with the container"
+    evidence.fact("after stop", f"container {server.container.name} removed, {volume} kept")

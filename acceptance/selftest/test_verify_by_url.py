@@ -1,0 +1,165 @@
+"""`verify` against a deployment the harness did not start: the platform started as a user would
+(`docker compose up`, the default names, a free port), a resident user with a running server and a file,
+then a verify run. It must leave the resident, their server, file and volume untouched and nothing of its
+own behind; and a deployment that breaks the expected state must come out red on the right step.
+
+Runs a subset of the steps (VERIFY_SELFTEST_STEPS, default below) to keep CI short; the nightly workflow
+sets VERIFY_SELFTEST_STEPS=all."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import docker
+import pytest
+import yaml
+from docker.errors import NotFound
+from dockerspawner import DockerSpawner
+
+from acceptance.expected import current
+from acceptance.fixtures import Accounts
+from acceptance.hub_api import HubAPI, HubSession
+from acceptance.servers import Servers, read_offered_profiles
+from acceptance.settings import HARNESS_STACK_ENV, ROOT, STACK_DIR, Timeouts
+from acceptance.stack import StackRun, free_port
+
+STEPS = os.environ.get("VERIFY_SELFTEST_STEPS", "p3 or t6 or t7 or r1 or r2")
+RESIDENT, FILE, CONTENT = "resident", "resident-notes.txt", "the resident's own notes"
+
+
+class DefaultStack(StackRun):
+    """The platform as a user starts it: project jhub-docker, no name prefix, on a free loopback port."""
+
+    def __init__(self, extra_env: dict[str, str] | None = None):
+        super().__init__(run_id="x", extra_env=extra_env)
+        self.project, self.prefix = "jhub-docker", ""
+        self.hub_container_name = "jupyterhub-hub"
+        self.env.update(COMPOSE_PROJECT_NAME=self.project, NAME_PREFIX="")
+        for key in HARNESS_STACK_ENV:          # the platform's own defaults, as a user has them
+            self.env.pop(key)
+        (Path(self._env_dir.name) / "stack.env").write_text("".join(f"{k}={v}\n" for k, v in self.env.items()))
+
+    def up_again(self, **env: str) -> None:
+        """`docker compose up -d` with changed settings: the hub is recreated, user servers keep running."""
+        self.env.update(env)
+        (Path(self._env_dir.name) / "stack.env").write_text("".join(f"{k}={v}\n" for k, v in self.env.items()))
+        subprocess.run([*self.compose.compose_command_property, "up", "-d"], cwd=STACK_DIR, check=True,
+                       capture_output=True)
+        self.wait_until_ready()
+
+    def everything(self) -> list[str]:
+        """Every container, volume and network of this deployment (default names)."""
+        client = self.docker
+        return ([f"container {c.name}" for c in self.containers()]
+                + [f"volume {v.name}" for v in client.volumes.list() if v.name.startswith(("jhub-docker_",
+                                                                                         "jupyterhub-user-"))]
+                + [f"network {n.name}" for n in client.networks.list() if n.name == "jupyterhub-net"])
+
+    def remove_everything(self) -> None:
+        for item in self.everything():
+            kind, name = item.split(" ", 1)
+            try:
+                obj = getattr(self.docker, f"{kind}s").get(name)
+                obj.remove() if kind == "network" else obj.remove(force=True)
+            except NotFound:
+                pass
+        self._env_dir.cleanup()
+
+
+@pytest.fixture(scope="module")
+def deployment():
+    client = docker.from_env()
+    taken = [c.name for c in client.containers.list(all=True) if c.name == "jupyterhub-hub"]
+    assert not taken, "a deployment with the default names already runs on this host: the self-test leaves it alone"
+    run = DefaultStack()
+    try:
+        run.up()
+        yield run
+    finally:
+        run.remove_everything()
+    assert run.everything() == [], f"the self-test left {run.everything()}"
+
+
+@pytest.fixture(scope="module")
+def resident(deployment):
+    """The site's admin, and a resident with a running server and a file in their home."""
+    admin_password, password = Accounts.new_password(), Accounts.new_password()
+    with HubSession(deployment.hub_url) as session:
+        assert session.signup(current().admin, admin_password).ok
+        session.login(current().admin, admin_password)
+        admin_api = HubAPI(deployment.hub_url, session.create_token(current().admin, "site admin"))
+    with HubSession(deployment.hub_url) as session:
+        assert session.signup(RESIDENT, password).ok
+        session.login(RESIDENT, password)
+        own = HubAPI(deployment.hub_url, session.create_token(RESIDENT, "resident"))
+    offered = read_offered_profiles(deployment.hub_url, RESIDENT, password, admin_api)
+    servers = Servers(own, deployment, offered, admin_api)
+    server = servers.start(RESIDENT, "", current().profiles[0])
+    servers.write_home_file(RESIDENT, "", FILE, CONTENT)
+    yield {"admin": (current().admin, admin_password), "api": admin_api, "servers": servers, "server": server,
+           "tokens": len(admin_api.get(f"/users/{current().admin}/tokens")["api_tokens"])}
+    admin_api.close()
+    own.close()
+
+
+def run_verify(deployment, admin, tmp_path: Path, *args: str) -> dict:
+    """A verify run in its own pytest process; its deployment report (JSON)."""
+    env = {**os.environ, "JUPYTERHUB_ADMIN_USER": admin[0], "JUPYTERHUB_ADMIN_PASSWORD": admin[1],
+           "TESTCONTAINERS_RYUK_DISABLED": "true"}
+    env.pop("IMAGE_BUILD_STATUS", None)
+    cmd = [sys.executable, "-m", "pytest", "acceptance/tests", "--hub-url", deployment.hub_url, "--docker-host",
+           "-p", "no:cacheprovider", "--report-dir", str(tmp_path), f"--junitxml={tmp_path / 'junit.xml'}",
+           f"--html={tmp_path / 'pytest-report.html'}", f"--output={tmp_path / 'artifacts'}", *args]
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=Timeouts.spawn * 6 + 1800)
+    (tmp_path / "verify.log").write_text(proc.stdout + proc.stderr)
+    report = json.loads((tmp_path / "deployment-report.json").read_text())
+    report["exit_code"] = proc.returncode
+    return report
+
+
+def test_a_verify_run_leaves_the_residents_things_untouched_and_nothing_of_its_own(deployment, resident, tmp_path):
+    api, servers, before = resident["api"], resident["servers"], resident["server"]
+    report = run_verify(deployment, resident["admin"], tmp_path, *([] if STEPS == "all" else ["-m", STEPS]))
+    steps = {s["id"]: s for s in report["steps"]}
+    ran = {sid: s["status"] for sid, s in steps.items() if s["checks"]}
+    assert ran and all(status == "passed" for status in ran.values()), \
+        f"the verify run did not pass ({report['status']}): {report['reasons'][:5]}; log {tmp_path / 'verify.log'}"
+    assert report["exit_code"] == (0 if report["status"] == "OPERATIONAL" else 1)
+
+    # the resident: the same running container, the file intact, the volume there
+    assert servers.container(RESIDENT).id == before.container.id, "the resident's server was replaced"
+    assert servers.home_file(RESIDENT, "", FILE) == CONTENT, "the resident's file changed"
+    deployment.docker.volumes.get(f"jupyterhub-user-{RESIDENT}")
+    # nothing of the run's: no user, container, volume or token
+    prefix = report["info"]["Users made by this run"].split()[1].rstrip("*,")
+    users = [u["name"] for u in api.get("/users")]
+    assert set(users) == {current().admin, RESIDENT}, f"users after the run: {users}"
+    escaped = DockerSpawner._escape(prefix)
+    left = [i for i in deployment.everything() if escaped in i or prefix in i]
+    assert not left, f"the verify run ({prefix}) left {left}"
+    assert len(api.get(f"/users/{current().admin}/tokens")["api_tokens"]) == resident["tokens"], \
+        "the run left a token of the admin's"
+
+
+def test_a_deployment_that_breaks_the_expected_state_is_red_on_the_right_step(deployment, resident, tmp_path):
+    profiles = yaml.safe_load((STACK_DIR / "profiles.yaml").read_text())
+    for p in profiles["profiles"]:
+        if p["key"] == "marimo-2cpu-4gb":
+            p["default_url"] = "/lab"          # a wrong landing URL
+        if p["key"] == "lab-4cpu-8gb":
+            p["memory"] = "0"                  # no memory limit
+    broken = tmp_path / "profiles.yaml"
+    broken.write_text(yaml.safe_dump(profiles))
+    deployment.up_again(PROFILES_HOST_FILE=str(broken))
+    report = run_verify(deployment, resident["admin"], tmp_path, "-m", "p3")
+    steps = {s["id"]: s for s in report["steps"]}
+    assert report["status"] == "DEGRADED" and report["exit_code"] != 0
+    assert steps["P3"]["status"] == "failed"
+    message = steps["P3"]["message"]
+    assert "uv Marimo - 2 CPU / 4GB: lands on /lab" in message, message
+    assert "uv Lab - 4 CPU / 8GB: memory limit 0 bytes, the specification says 8G" in message, message
+    assert free_port()   # the host is still usable

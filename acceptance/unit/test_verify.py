@@ -1,0 +1,54 @@
+"""Verify runs: credentials, the scope each mode allows, the names of the users a run makes."""
+from __future__ import annotations
+
+import pytest
+
+from acceptance.mode import Credentials, RunMode, new_user_prefix
+from acceptance.verify import RunUsers, out_of_scope
+
+
+def test_credentials_from_the_environment_or_a_file_which_wins(tmp_path):
+    env = {"JUPYTERHUB_ADMIN_TOKEN": "from-env"}
+    assert Credentials.load(None, env).token == "from-env"
+    f = tmp_path / "creds"
+    f.write_text("# the site's admin\nJUPYTERHUB_ADMIN_USER=root\nJUPYTERHUB_ADMIN_PASSWORD='s3cret pw'\n")
+    creds = Credentials.load(str(f), {"JUPYTERHUB_ADMIN_USER": "other"})
+    assert (creds.username, creds.password, creds.any) == ("root", "s3cret pw", True)
+    assert not Credentials.load(None, {}).any
+
+
+def test_credentials_never_show_their_secrets():
+    text = repr(Credentials(token="tok-123", username="root", password="pw-456"))
+    assert "tok-123" not in text and "pw-456" not in text and "root" in text
+
+
+class Item:
+    def __init__(self, *markers):
+        self.markers = set(markers)
+
+    def get_closest_marker(self, name):
+        return name if name in self.markers else None
+
+
+@pytest.mark.parametrize(("markers", "m", "left_out"), [
+    ((), RunMode(), False),
+    (("disruptive",), RunMode(), False),                                     # the own stack: everything
+    (("https_only",), RunMode(), True),                                      # no TLS on the own stack
+    (("disruptive",), RunMode(hub_url="http://h"), True),                    # verify: not without --disruptive
+    (("disruptive",), RunMode(hub_url="http://h", disruptive=True), False),
+    (("own_stack",), RunMode(hub_url="http://h", disruptive=True), True),    # compares with this checkout
+    ((), RunMode(hub_url="http://h", read_only=True), True),                 # read-only: only read_only checks
+    (("read_only",), RunMode(hub_url="http://h", read_only=True), False),
+    (("read_only", "https_only"), RunMode(hub_url="https://h", read_only=True), False),
+])
+def test_each_mode_leaves_out_what_it_may_not_do(markers, m, left_out):
+    assert (out_of_scope(Item(*markers), m) is not None) == left_out
+
+
+def test_run_users_carry_the_runs_prefix_and_are_remembered():
+    users = RunUsers(RunMode(hub_url="http://h", user_prefix=new_user_prefix()))
+    name = users.name("alice")
+    assert name.startswith("jhv") and name.endswith("-alice") and len(name) <= 32
+    users.track("john smith")
+    assert set(users.made.values()) == {name, "john smith"}
+    assert RunUsers(RunMode()).name("alice") == "alice"   # the harness's own stack: the names as they are

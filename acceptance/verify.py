@@ -1,0 +1,183 @@
+"""Verify a running deployment by its URL (`nox -s verify -- --hub-url URL`), without harming it.
+
+A pytest plugin: the options, the scope each mode allows (checks outside it are left out of the run and
+listed in the report, not counted), the users a run makes (all named with the run's prefix, deleted at the
+end with their servers and, with Docker access, their volumes), and the exit status (0 only for
+OPERATIONAL in a verify run)."""
+from __future__ import annotations
+
+import os
+from urllib.parse import quote, urlparse
+
+import docker
+import pytest
+from dockerspawner import DockerSpawner
+
+from acceptance import mode
+from acceptance.expected import current as expected_state
+from acceptance.hub_api import HubAPI
+from acceptance.mode import Credentials, RunMode
+from acceptance.report.plugin import get_collector
+
+SCOPE_MARKERS = {
+    "disruptive": "disturbs others (restarts the hub, stops servers, starts second stacks): needs --disruptive",
+    "read_only": "safe without credentials: creates nothing",
+    "https_only": "checks the TLS certificate: only for an https:// URL",
+    "own_stack": "compares the deployment with this checkout: only for the stack the harness builds and starts",
+}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    g = parser.getgroup("verify", "verify a running deployment by its URL")
+    g.addoption("--hub-url", metavar="URL", help="verify the deployment at URL instead of starting one")
+    g.addoption("--docker-host", action="store_true",
+                help="the deployment's Docker engine is this run's (DOCKER_HOST or the local socket): run the "
+                     "checks that need docker inspect, cgroups or volumes")
+    g.addoption("--disruptive", action="store_true",
+                help="also run what disturbs others: hub restart, killing containers, second stacks")
+    g.addoption("--read-only", action="store_true",
+                help="no credentials, nothing created: reachability, version, health, login and signup pages, "
+                     "TLS certificate, security headers")
+    g.addoption("--ca-bundle", metavar="FILE", help="CA certificates for an https:// hub (a private CA)")
+    g.addoption("--credentials", metavar="FILE",
+                help="KEY=VALUE file with JUPYTERHUB_ADMIN_TOKEN, or JUPYTERHUB_ADMIN_USER and "
+                     "JUPYTERHUB_ADMIN_PASSWORD (else the environment's)")
+    g.addoption("--name-prefix", default="", help="the deployment's NAME_PREFIX (Docker names), default none")
+    g.addoption("--compose-project", default="jhub-docker", help="the deployment's compose project")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for name, text in SCOPE_MARKERS.items():
+        config.addinivalue_line("markers", f"{name}: {text}")
+    url = config.getoption("--hub-url", default=None)
+    if not url:
+        mode.current = RunMode()
+        return
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise pytest.UsageError(f"--hub-url {url!r} is not an http:// or https:// URL")
+    read_only = config.getoption("--read-only")
+    credentials = Credentials.load(config.getoption("--credentials"))
+    if not read_only and not credentials.any:
+        raise pytest.UsageError("a verify run needs the admin's credentials: JUPYTERHUB_ADMIN_TOKEN, or "
+                                "JUPYTERHUB_ADMIN_USER and JUPYTERHUB_ADMIN_PASSWORD, in the environment or in "
+                                "--credentials FILE (or --read-only: nothing is created)")
+    mode.current = RunMode(
+        hub_url=url.rstrip("/"), docker=bool(config.getoption("--docker-host")) and not read_only,
+        disruptive=bool(config.getoption("--disruptive")) and not read_only, read_only=read_only,
+        ca_bundle=config.getoption("--ca-bundle"), credentials=credentials, user_prefix=mode.new_user_prefix(),
+        deployment_prefix=config.getoption("--name-prefix"), project=config.getoption("--compose-project"))
+    collector = get_collector(config)
+    collector.set_info("Verified deployment", mode.current.hub_url)
+    collector.set_info("Verify mode", ", ".join(
+        label for label, on in (("read-only", read_only), ("with Docker access", mode.current.docker),
+                                ("disruptive", mode.current.disruptive)) if on) or "default (not disruptive, "
+                                                                                    "no Docker access)")
+    collector.set_info("Users made by this run", f"named {mode.current.user_prefix}*, deleted at the end")
+
+
+def out_of_scope(item: pytest.Item, m: RunMode) -> str | None:
+    """Why `item` is not part of this run's mode (None: it is)."""
+    if item.get_closest_marker("https_only") and not (m.hub_url or "").startswith("https://"):
+        return "served over HTTP: no TLS certificate to check"
+    if not m.verify:
+        return None
+    if item.get_closest_marker("own_stack"):
+        return SCOPE_MARKERS["own_stack"]
+    if m.read_only and not item.get_closest_marker("read_only"):
+        return "creates users or servers: not in a --read-only run"
+    if item.get_closest_marker("disruptive") and not m.disruptive:
+        return SCOPE_MARKERS["disruptive"]
+    return None
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Leave out what the mode may not do (not a deselection: the run is not narrowed by it), and tell the
+    report which steps this mode must cover."""
+    from acceptance.report.plugin import step_of
+
+    collector = get_collector(config)
+    kept, left_out = [], {}
+    for item in items:
+        why = out_of_scope(item, mode.current)
+        if why is None:
+            kept.append(item)
+        else:
+            left_out.setdefault(why, []).append(item)
+    if not left_out:
+        return
+    items[:] = kept
+    all_steps = {step_of(i) for i in [*kept, *(i for group in left_out.values() for i in group)]} - {None}
+    covered = {step_of(i) for i in kept} - {None}
+    collector.expect_steps([s for s in collector.step_titles if s in covered or s not in all_steps])
+    for why, group in left_out.items():
+        collector.set_info(f"Left out ({why})", f"{len(group)} checks: " + ", ".join(
+            sorted({step_of(i) or i.name for i in group})))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """A verify run exits 0 only for OPERATIONAL, so cron or a CI job can gate on it."""
+    if not mode.current.verify:
+        return
+    collector = get_collector(session.config)
+    status = getattr(collector, "last_status", None)
+    if status is not None and status != "OPERATIONAL" and session.exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+class RunUsers:
+    """Every user a run makes is named here: `name(role)`. In a verify run the names carry the run's
+    prefix and the users, their servers and (with Docker access) their volumes are removed at the end."""
+
+    def __init__(self, m: RunMode):
+        self.mode = m
+        self.made: dict[str, str] = {}     # role -> name
+
+    @property
+    def prefix(self) -> str:
+        return self.mode.user_prefix
+
+    def name(self, role: str) -> str:
+        name = f"{self.mode.user_prefix}{role}"
+        self.made[role] = name
+        return name
+
+    def track(self, name: str) -> str:
+        """A name the run tries that must not become a user; removed at the end should it have become one."""
+        self.made.setdefault(f"tried:{name}", name)
+        return name
+
+    def remove_all(self, api: HubAPI, deployment, collector) -> list[str]:
+        """Delete every user this run named; returns what could not be removed (leftovers)."""
+        left = []
+        for name in self.made.values():
+            if not name:
+                continue
+            path = f"/hub/api/users/{quote(name)}"
+            # NativeAuthenticator deletes its own record of a signup only with the hub's user: make the hub
+            # user first (a signup that never logged in has none), then delete it with its servers.
+            api.http.post(path)
+            response = api.http.delete(path)
+            if response.status_code not in (204, 404):
+                left.append(f"user {name}: HTTP {response.status_code} {response.text[:200]}")
+        volumes = [expected_state().name("home_volume", prefix=deployment.prefix, username=DockerSpawner._escape(n))
+                   for n in self.made.values() if n]
+        if deployment.docker is None:
+            if volumes:
+                collector.set_info("Volumes left for the admin (no Docker access)", ", ".join(volumes))
+            return left
+        for volume in volumes:
+            try:
+                deployment.docker.volumes.get(volume).remove(force=True)
+            except docker.errors.NotFound:
+                pass
+            except docker.errors.APIError as exc:
+                left.append(f"volume {volume}: {exc}")
+        return left
+
+
+def environment_docker():
+    """The Docker engine named by DOCKER_HOST (or the local socket)."""
+    return docker.from_env(environment=dict(os.environ))
