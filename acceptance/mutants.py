@@ -163,6 +163,12 @@ def _first_line(text: str) -> str:
     return next((line.strip() for line in str(text).splitlines() if line.strip()), "")
 
 
+def failure_summary(step: dict) -> str:
+    """The distinct first lines of the step's failed checks' messages (the check's own words, not its title)."""
+    lines = [_first_line(c["message"]) for c in step["checks"] if c["status"] in ("failed", "error")]
+    return "; ".join(dict.fromkeys(line for line in lines if line)) or f"step {step['status']}"
+
+
 def run_mutant(mutant: Mutant, reports: Path) -> Outcome:
     outcome = Outcome(mutant)
     start = time.monotonic()
@@ -199,8 +205,7 @@ def run_mutant(mutant: Mutant, reports: Path) -> Outcome:
     steps = {s["id"]: s for s in report["steps"]}
     outcome.failed_steps = [sid for sid, s in steps.items() if s["status"] == "failed"]
     outcome.caught = all(sid in outcome.failed_steps for sid in mutant.steps)
-    messages = [f"{sid}: {_first_line(steps[sid]['message'])}" for sid in mutant.steps
-                if sid in steps and steps[sid]["message"]]
+    messages = [f"{sid}: {failure_summary(steps[sid])}" for sid in mutant.steps if sid in steps]
     outcome.message = " | ".join(messages) or f"expected {list(mutant.steps)} to fail; report status " \
                                               f"{report.get('status')}"
     outcome.duration_s = time.monotonic() - start

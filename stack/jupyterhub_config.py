@@ -13,7 +13,9 @@ c = get_config()  # noqa: F821
 
 
 def env(name, default):
-    return os.environ.get(name, default)
+    """A setting from the environment; unset or empty (compose passes every setting through) gives the
+    default, which lives only here."""
+    return os.environ.get(name) or default
 
 
 def env_bool(name, default):

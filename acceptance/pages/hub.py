@@ -170,8 +170,9 @@ class AdminPage:
         self.names = page.get_by_test_id("user-row-name")
 
     def open(self) -> AdminPage:
-        self.page.goto("hub/admin")
-        expect(self.names.first).to_be_visible()
+        response = self.page.goto("hub/admin")
+        expect(self.names.first, f"the admin panel lists no users (/hub/admin answered HTTP "
+                                 f"{response.status if response else '?'})").to_be_visible()
         return self
 
     def usernames(self) -> list[str]:

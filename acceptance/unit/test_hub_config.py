@@ -150,3 +150,12 @@ def test_unknown_auth_mode_fails_naming_auth_mode(hub_config):
     with pytest.raises(SystemExit, match="AUTH_MODE") as info:
         hub_config(AUTH_MODE="nonsense")
     assert "nonsense" in str(info.value)
+
+
+def test_an_empty_setting_as_compose_passes_it_gives_the_configs_default(hub_config):
+    config = hub_config(**dict.fromkeys(("AUTH_MODE", "LOGIN_MAX_FAILURES", "LOGIN_LOCK_SECONDS",
+                                         "SPAWNER_START_TIMEOUT", "IMAGE_PULL_POLICY", "ADMIN_USER"), ""))
+    native = config["NativeAuthenticator"]
+    assert (native["allowed_failed_logins"], native["seconds_before_next_try"]) == (5, 600)
+    assert config["Spawner"]["start_timeout"] == 300 and config["DockerSpawner"]["pull_policy"] == "never"
+    assert config["Authenticator"]["admin_users"] == ["admin"] and native["open_signup"] is True
