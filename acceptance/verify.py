@@ -145,15 +145,17 @@ class RunUsers:
         return name
 
     def track(self, name: str) -> str:
-        """A name the run tries that must not become a user; removed at the end should it have become one."""
-        self.made.setdefault(f"tried:{name}", name)
+        """A name the run tries that must not become a user; removed at the end should it have become one
+        (only a name with the run's prefix: any other may be somebody's)."""
+        if name.startswith(self.prefix):
+            self.made.setdefault(f"tried:{name}", name)
         return name
 
     def remove_all(self, api: HubAPI, deployment, collector) -> list[str]:
         """Delete every user this run named; returns what could not be removed (leftovers)."""
         left = []
         for name in self.made.values():
-            if not name:
+            if not name or not name.startswith(self.prefix):   # never anybody else's
                 continue
             path = f"/hub/api/users/{quote(name)}"
             # NativeAuthenticator deletes its own record of a signup only with the hub's user: make the hub

@@ -49,6 +49,7 @@ def test_run_users_carry_the_runs_prefix_and_are_remembered():
     users = RunUsers(RunMode(hub_url="http://h", user_prefix=new_user_prefix()))
     name = users.name("alice")
     assert name.startswith("jhv") and name.endswith("-alice") and len(name) <= 32
-    users.track("john smith")
-    assert set(users.made.values()) == {name, "john smith"}
+    users.track("john smith")            # not the run's: never removed, so not remembered
+    users.track(f"{users.prefix}shortpw")
+    assert set(users.made.values()) == {name, f"{users.prefix}shortpw"}
     assert RunUsers(RunMode()).name("alice") == "alice"   # the harness's own stack: the names as they are
