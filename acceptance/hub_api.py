@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import ssl
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -12,9 +13,9 @@ from acceptance.polling import PollAbort, wait_for
 from acceptance.settings import Timeouts
 
 
-def tls_verify() -> str | bool:
+def tls_verify() -> ssl.SSLContext | bool:
     """What httpx verifies an https:// hub against: the run's --ca-bundle, else the system's CAs."""
-    return mode.current.ca_bundle or True
+    return ssl.create_default_context(cafile=mode.current.ca_bundle) if mode.current.ca_bundle else True
 
 _ALERT = re.compile(r'<div class="alert ([\w-]+)"[^>]*>\s*(.*?)\s*</div>', re.S)
 _LOGIN_ERROR = re.compile(r'<p class="login_error">\s*(.*?)\s*</p>', re.S)

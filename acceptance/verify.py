@@ -73,7 +73,8 @@ def pytest_configure(config: pytest.Config) -> None:
         label for label, on in (("read-only", read_only), ("with Docker access", mode.current.docker),
                                 ("disruptive", mode.current.disruptive)) if on) or "default (not disruptive, "
                                                                                     "no Docker access)")
-    collector.set_info("Users made by this run", f"named {mode.current.user_prefix}*, deleted at the end")
+    if not read_only:
+        collector.set_info("Users made by this run", f"named {mode.current.user_prefix}*, deleted at the end")
 
 
 def out_of_scope(item: pytest.Item, m: RunMode) -> str | None:

@@ -39,7 +39,9 @@ def persistent_secret(path: Path) -> str:
 
 
 # --- hub, proxy, state ---------------------------------------------------------
-c.JupyterHub.bind_url = "http://:8000"
+# the URL prefix the hub is served under ("/jupyter/" behind a reverse proxy that serves it there)
+BASE_URL = "/".join(["", *filter(None, env("BASE_URL", "/").split("/")), ""])
+c.JupyterHub.bind_url = f"http://:8000{BASE_URL}"
 c.JupyterHub.hub_ip = "0.0.0.0"
 # JupyterHub 6.1.1 ignores hub_ip once hub_connect_url is set (Server.bind_url_default derives the bind
 # address from the connect URL: it listened on the container's network address only). Bind explicitly;

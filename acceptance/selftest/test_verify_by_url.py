@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 import os
+import ssl
 import subprocess
 import sys
 from pathlib import Path
 
 import docker
+import httpx
 import pytest
 import yaml
 from docker.errors import NotFound
@@ -22,9 +24,11 @@ from dockerspawner import DockerSpawner
 from acceptance.expected import current
 from acceptance.fixtures import Accounts
 from acceptance.hub_api import HubAPI, HubSession
+from acceptance.polling import wait_for
 from acceptance.servers import Servers, read_offered_profiles
 from acceptance.settings import HARNESS_STACK_ENV, ROOT, STACK_DIR, Timeouts
 from acceptance.stack import StackRun, free_port
+from images.build import HUB_IMAGE
 
 STEPS = os.environ.get("VERIFY_SELFTEST_STEPS", "p3 or t6 or t7 or r1 or r2")
 RESIDENT, FILE, CONTENT = "resident", "resident-notes.txt", "the resident's own notes"
@@ -90,7 +94,8 @@ def resident(deployment):
     with HubSession(deployment.hub_url) as session:
         assert session.signup(current().admin, admin_password).ok
         session.login(current().admin, admin_password)
-        admin_api = HubAPI(deployment.hub_url, session.create_token(current().admin, "site admin"))
+        admin_token = session.create_token(current().admin, "site admin")
+        admin_api = HubAPI(deployment.hub_url, admin_token)
     with HubSession(deployment.hub_url) as session:
         assert session.signup(RESIDENT, password).ok
         session.login(RESIDENT, password)
@@ -99,18 +104,22 @@ def resident(deployment):
     servers = Servers(own, deployment, offered, admin_api)
     server = servers.start(RESIDENT, "", current().profiles[0])
     servers.write_home_file(RESIDENT, "", FILE, CONTENT)
-    yield {"admin": (current().admin, admin_password), "api": admin_api, "servers": servers, "server": server,
+    yield {"admin": (current().admin, admin_password), "api": admin_api, "token": admin_token, "servers": servers,
+           "server": server,
            "tokens": len(admin_api.get(f"/users/{current().admin}/tokens")["api_tokens"])}
     admin_api.close()
     own.close()
 
 
-def run_verify(deployment, admin, tmp_path: Path, *args: str) -> dict:
-    """A verify run in its own pytest process; its deployment report (JSON)."""
-    env = {**os.environ, "JUPYTERHUB_ADMIN_USER": admin[0], "JUPYTERHUB_ADMIN_PASSWORD": admin[1],
-           "TESTCONTAINERS_RYUK_DISABLED": "true"}
-    env.pop("IMAGE_BUILD_STATUS", None)
-    cmd = [sys.executable, "-m", "pytest", "acceptance/tests", "--hub-url", deployment.hub_url, "--docker-host",
+def run_verify(url: str, admin: tuple[str, str] | None, tmp_path: Path, *args: str) -> dict:
+    """A verify run in its own pytest process (with the admin's credentials and Docker access, or
+    --read-only without either); its deployment report (JSON)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JUPYTERHUB_ADMIN_") and k != "IMAGE_BUILD_STATUS"}
+    env["TESTCONTAINERS_RYUK_DISABLED"] = "true"
+    if admin:
+        env.update(JUPYTERHUB_ADMIN_USER=admin[0], JUPYTERHUB_ADMIN_PASSWORD=admin[1])
+    access = ["--docker-host"] if admin else ["--read-only"]
+    cmd = [sys.executable, "-m", "pytest", "acceptance/tests", "--hub-url", url, *access,
            "-p", "no:cacheprovider", "--report-dir", str(tmp_path), f"--junitxml={tmp_path / 'junit.xml'}",
            f"--html={tmp_path / 'pytest-report.html'}", f"--output={tmp_path / 'artifacts'}", *args]
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True,
@@ -123,7 +132,7 @@ def run_verify(deployment, admin, tmp_path: Path, *args: str) -> dict:
 
 def test_a_verify_run_leaves_the_residents_things_untouched_and_nothing_of_its_own(deployment, resident, tmp_path):
     api, servers, before = resident["api"], resident["servers"], resident["server"]
-    report = run_verify(deployment, resident["admin"], tmp_path, *([] if STEPS == "all" else ["-m", STEPS]))
+    report = run_verify(deployment.hub_url, resident["admin"], tmp_path, *([] if STEPS == "all" else ["-m", STEPS]))
     steps = {s["id"]: s for s in report["steps"]}
     ran = {sid: s["status"] for sid, s in steps.items() if s["checks"]}
     assert ran and all(status == "passed" for status in ran.values()), \
@@ -155,7 +164,7 @@ def test_a_deployment_that_breaks_the_expected_state_is_red_on_the_right_step(de
     broken = tmp_path / "profiles.yaml"
     broken.write_text(yaml.safe_dump(profiles))
     deployment.up_again(PROFILES_HOST_FILE=str(broken))
-    report = run_verify(deployment, resident["admin"], tmp_path, "-m", "p3")
+    report = run_verify(deployment.hub_url, resident["admin"], tmp_path, "-m", "p3")
     steps = {s["id"]: s for s in report["steps"]}
     assert report["status"] in ("FAILED", "DEGRADED") and report["exit_code"] != 0, report["status"]
     assert steps["P3"]["status"] == "failed"
@@ -164,3 +173,51 @@ def test_a_deployment_that_breaks_the_expected_state_is_red_on_the_right_step(de
     assert "uv Lab - 4 CPU / 8GB: CPU limit 100000/100000 (quota/period), the specification says 4 CPUs" in message, \
         message
     assert free_port()   # the host is still usable
+
+
+@pytest.fixture
+def behind_tls_proxy(deployment, tmp_path):
+    """The hub served under /jupyter/, behind a TLS-terminating reverse proxy (configurable-http-proxy from
+    the hub image, with websockets) on a free loopback port, with a certificate of a private CA."""
+    certs = tmp_path / "certs"
+    certs.mkdir()
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(certs / "key.pem"), "-out",
+                    str(certs / "cert.pem")], check=True, capture_output=True)
+    deployment.hub_url = deployment.hub_url.rstrip("/") + "/jupyter"
+    deployment.up_again(BASE_URL="/jupyter/")
+    port = free_port()
+    proxy = deployment.docker.containers.run(
+        HUB_IMAGE, ["configurable-http-proxy", "--ip", "0.0.0.0", "--port", "8443", "--ssl-key", "/certs/key.pem",
+                    "--ssl-cert", "/certs/cert.pem", "--default-target", "http://jupyterhub-hub:8000"],
+        name="jhv-selftest-tls-proxy", detach=True, network="jupyterhub-net",
+        ports={"8443/tcp": ("127.0.0.1", port)}, volumes={str(certs): {"bind": "/certs", "mode": "ro"}})
+    url = f"https://127.0.0.1:{port}/jupyter"
+    try:
+        trust = ssl.create_default_context(cafile=str(certs / "cert.pem"))
+        wait_for(lambda: httpx.get(f"{url}/hub/health", verify=trust).status_code == 200,
+                 timeout=Timeouts.hub_ready, what=f"the hub through the TLS proxy at {url}")
+        yield url, certs / "cert.pem"
+    finally:
+        proxy.remove(force=True)
+
+
+def test_a_read_only_run_over_https_behind_a_proxy_under_a_prefix(deployment, resident, behind_tls_proxy, tmp_path):
+    """--read-only with --ca-bundle against https://127.0.0.1:PORT/jupyter: the pages, the version and the
+    certificate verify; the proxy sends no HSTS, which the header check reports; nothing is created."""
+    url, cert = behind_tls_proxy
+    with HubAPI(deployment.hub_url, resident["token"]) as api:   # the hub is under /jupyter/ now
+        users_before = {u["name"] for u in api.get("/users")}
+        report = run_verify(url, None, tmp_path, "--ca-bundle", str(cert))
+        users_after = {u["name"] for u in api.get("/users")}
+    checks = {c["title"]: c for s in report["steps"] for c in s["checks"]}
+    statuses = {title.split(":")[0][:60]: c["status"] for title, c in checks.items()}
+    assert len(checks) == 4, statuses   # health and version, the pages, the headers, the certificate
+    headers = next(c for t, c in checks.items() if "security headers" in t)
+    assert headers["status"] == "failed" and "Strict-Transport-Security" in headers["message"], headers
+    others = [c for c in checks.values() if c is not headers]
+    assert all(c["status"] == "passed" for c in others), statuses
+    tls = next(c for t, c in checks.items() if "certificate" in t)
+    assert tls["facts"]["certificate"].startswith("127.0.0.1 until"), tls["facts"]
+    assert users_after == users_before, "a read-only run created users"
+    assert report["exit_code"] != 0

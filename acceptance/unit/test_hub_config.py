@@ -10,7 +10,8 @@ from acceptance.hub_config import load_effective_config
 # every variable the config reads
 CONFIG_ENV = ("NAME_PREFIX", "PROFILES_FILE", "HUB_CONNECT_URL", "AUTH_MODE", "ADMIN_USER", "MIN_PASSWORD_LENGTH",
               "ALLOWED_USERS", "ENABLE_OTP", "SPAWNER_START_TIMEOUT", "SPAWNER_HTTP_TIMEOUT", "DOCKER_NETWORK_NAME",
-              "IMAGE_PULL_POLICY", "LOGIN_MAX_FAILURES", "LOGIN_LOCK_SECONDS", "SPAWNER_POLL_INTERVAL", "HUB_DATA_DIR")
+              "IMAGE_PULL_POLICY", "LOGIN_MAX_FAILURES", "LOGIN_LOCK_SECONDS", "SPAWNER_POLL_INTERVAL", "HUB_DATA_DIR",
+              "BASE_URL")
 
 # nativeauthenticator 1.3.0 on import; not ours
 pytestmark = pytest.mark.filterwarnings("ignore:'locale.getdefaultlocale' is deprecated:DeprecationWarning")
@@ -38,7 +39,7 @@ def test_defaults_hub_networking(hub_config):
     hub = hub_config()["JupyterHub"]
     assert hub["hub_ip"] == "0.0.0.0" and hub["hub_bind_url"] == "http://0.0.0.0:8081"
     assert hub["hub_connect_url"] == "http://hub:8081"
-    assert hub["bind_url"] == "http://:8000"
+    assert hub["bind_url"] == "http://:8000/"
 
 
 def test_defaults_named_servers_admin_access_keep_servers(hub_config):
@@ -159,3 +160,9 @@ def test_an_empty_setting_as_compose_passes_it_gives_the_configs_default(hub_con
     assert (native["allowed_failed_logins"], native["seconds_before_next_try"]) == (5, 600)
     assert config["Spawner"]["start_timeout"] == 300 and config["DockerSpawner"]["pull_policy"] == "never"
     assert config["Authenticator"]["admin_users"] == ["admin"] and native["open_signup"] is True
+
+
+@pytest.mark.parametrize(("value", "bind_url"), [("", "http://:8000/"), ("/jupyter/", "http://:8000/jupyter/"),
+                                                 ("jupyter", "http://:8000/jupyter/"), ("/", "http://:8000/")])
+def test_base_url_is_the_proxys_prefix(hub_config, value, bind_url):
+    assert hub_config(BASE_URL=value)["JupyterHub"]["bind_url"] == bind_url
