@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from urllib.parse import urlparse
 
 import pytest
 
@@ -82,7 +83,7 @@ def survey_profile(servers: Servers, user: str, profile: ExpectedProfile) -> Pro
         response = servers.api.server_get(server.url, timeout=Timeouts.app_load)
         result.landing_status = response.status_code
         path = response.url.path
-        base = server.url.rstrip("/")
+        base = urlparse(servers.stack.hub_url).path.rstrip("/") + server.url.rstrip("/")   # a hub under a prefix too
         result.landed_on = path[len(base):] if path.startswith(base) else path
         result.app = app_of(response.text)
     except Exception as exc:  # noqa: BLE001 - reported with the profile's checks

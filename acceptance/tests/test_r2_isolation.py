@@ -37,7 +37,7 @@ def refused(response, owner: str) -> bool:
     """Refused: 403/404, or (redirects followed) a page that is not the owner's."""
     if response.status_code in (403, 404):
         return True
-    return response.status_code < 400 and not response.url.path.startswith(f"/user/{owner}/")
+    return response.status_code < 400 and f"/user/{owner}/" not in response.url.path  # (a hub under a prefix too)
 
 
 def test_another_user_cannot_reach_a_users_server_files_or_api(alice, bob, alice_server, servers, tally, evidence):
