@@ -101,7 +101,8 @@ def prepare_extra_ca() -> str:
 
 
 def build(spec: ImageSpec, base_image: str) -> float:
-    cmd = ["docker", "build", "-t", spec.tag, "-f", str(HERE / spec.dockerfile),
+    # --force-rm: a failed step leaves no intermediate container behind (the classic builder keeps it)
+    cmd = ["docker", "build", "--force-rm", "-t", spec.tag, "-f", str(HERE / spec.dockerfile),
            "--build-arg", f"BASE_IMAGE={base_image}", "--label", f"{INPUTS_LABEL}={inputs_hash(spec)}"]
     if spec.target:
         cmd += ["--target", spec.target]
