@@ -270,7 +270,7 @@ def run_users(stack, admin_api, request) -> RunUsers:
         return
     collector = get_collector(request.config)
     left = users.remove_all(admin_api, stack, collector)
-    collector.set_info("Clean-up", f"{len(users.made)} users the run made deleted"
+    collector.set_info("Clean-up", f"{len(users.made)} user names the run used: removed with their servers"
                        + (f"; LEFT: {left}" if left else "; nothing left"))
     if left:
         raise AssertionError(f"the verify run could not remove what it made: {left}")

@@ -66,5 +66,7 @@ def test_cpu_use_is_capped_at_the_profile_quota(servers, stack, checklist_user, 
         used = float(result.output.decode().split()[-1])
         evidence.fact(f"demonstrated: {profile.name}", f"{used:.2f} CPUs used with {host_cpus} busy processes")
         assert used <= profile.cpus * 1.15, f"{profile.name} used {used:.2f} CPUs, its cap is {profile.cpus:g}"
-        assert used >= profile.cpus * 0.5, f"{profile.name} got only {used:.2f} CPUs: the burn did not load it"
+        # a floor, so that the cap is shown on a loaded container (a burn that did not run would pass the cap);
+        # low, as a busy host leaves the container less than its share
+        assert used >= profile.cpus * 0.2, f"{profile.name} got only {used:.2f} CPUs: the burn did not load it"
         servers.stop(checklist_user[0], name)

@@ -1,10 +1,12 @@
 """The mutation self-test's breakages: each applies to a copy of the platform, every step has one."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from acceptance import settings
-from acceptance.mutants import MUTANTS, Mutant, scratch_copy
+from acceptance.mutants import MUTANTS, Mutant, Outcome, scratch_copy, write_table
 from acceptance.settings import ROOT
 
 
@@ -26,3 +28,11 @@ def test_a_breakage_whose_text_is_not_there_once_is_refused(tmp_path):
     stale = Mutant("x", "x", "hub config", ("P2",), (("stack/jupyterhub_config.py", "no such text", ""),))
     with pytest.raises(ValueError, match="0 times"):
         scratch_copy(stale, tmp_path)
+
+
+def test_a_rerun_of_some_breakages_replaces_their_rows(tmp_path):
+    first = [Outcome(m, caught=False, message="x") for m in MUTANTS[:3]]
+    write_table(first, tmp_path)
+    data = json.loads(write_table([Outcome(MUTANTS[1], caught=True)], tmp_path, merge=True).read_text())
+    assert [r["id"] for r in data["rows"]] == [m.id for m in MUTANTS[:3]]
+    assert [r["caught"] for r in data["rows"]] == [False, True, False] and data["caught"] == 1
