@@ -72,7 +72,7 @@ class LoginPage:
         """Submit credentials the hub must refuse; returns the error the login page shows."""
         self._submit(username, password, otp)
         error = self.page.locator(".login_error")
-        expect(error).to_be_visible()
+        expect(error, f"the hub did not refuse the login as {username!r} (it is at {self.page.url})").to_be_visible()
         return error.inner_text().strip()
 
 
