@@ -35,6 +35,13 @@ class Deployment:
     restarts = 0                   # hub restarts this run made
     first_secrets: dict = {}       # the hub's secrets when the run first saw them
 
+    def scratch_name(self, name: str) -> str:
+        """A name for a short-lived container of the run's own: its user prefix on a deployment given by URL
+        (whose name prefix is the site's), the stack's prefix on its own stack."""
+        from acceptance import mode
+
+        return f"{mode.current.user_prefix or self.prefix}{name}"
+
     def require_docker(self, what: str):
         """The Docker client; without one, the asking check is skipped as not verifiable."""
         if self.docker is None:

@@ -85,7 +85,7 @@ def test_single_user_image_runs_jupyterhub_singleuser_as_nebula(stack, expected,
     assert config["WorkingDir"] == home, f"{tag} starts in {config['WorkingDir']!r}, expected {home}"
     assert config["Cmd"] == ["jupyterhub-singleuser"], f"{tag} command is {config['Cmd']}"
     out = stack.docker.containers.run(tag, ["sh", "-c", VERSION_PROBE], entrypoint=[], remove=True,
-                                      network_mode="none", name=f"{stack.prefix}probe-{tag.split('/')[-1][:20]}"
+                                      network_mode="none", name=stack.scratch_name(f"probe-{tag.split('/')[-1][:20]}")
                                       .replace(":", "-")).decode()
     uid, uv, singleuser, lab, marimo, code_server = out.strip().splitlines()
     versions = {"uv": uv.removeprefix("uv "), "jupyterhub-singleuser": singleuser, "JupyterLab": lab,

@@ -53,7 +53,7 @@ def test_secrets_are_in_no_repository_file_image_or_container_setting(stack, evi
     for n, image in enumerate(images):
         env = " ".join(stack.docker.images.get(image).attrs["Config"].get("Env") or [])
         out = stack.docker.containers.run(image, ["sh", "-c", find], entrypoint=[], remove=True,
-                                          network_mode="none", name=f"{stack.prefix}secret-scan-{n}").decode()
+                                          network_mode="none", name=stack.scratch_name(f"secret-scan-{n}")).decode()
         if out.strip() or any(v in env for v in values) or "CONFIGPROXY_AUTH_TOKEN" in env:
             found[image] = out.strip() or "in its environment"
     evidence.fact("images scanned", ", ".join(images))
