@@ -33,7 +33,7 @@ class Deployment:
     hub_container_name = "jupyterhub-hub"
     own = False                    # the harness started it (and may restart, stop and remove it)
     restarts = 0                   # hub restarts this run made
-    first_secrets: dict = {}       # the hub's secrets when the run first saw them
+    first_secrets: dict | None = None   # the hub's secrets right after its first start (own stacks)
 
     def scratch_name(self, name: str) -> str:
         """A name for a short-lived container of the run's own: its user prefix on a deployment given by URL
@@ -70,6 +70,8 @@ class Deployment:
             raise StackError(f"{exc}\nhub log ends with:\n{self.hub_logs(40)}") from None
 
     def restart_hub(self) -> None:
+        if self.first_secrets is None:   # what a restart must keep (Security 5), seen before the first one
+            self.first_secrets = self.secrets()
         self.hub().restart(timeout=10)
         self.restarts += 1
         self.wait_until_ready()
@@ -183,4 +185,3 @@ class ExistingDeployment(Deployment):
         self.project = project
         self.hub_container_name = hub_container_name
         self.restarts = 0
-        self.first_secrets = {}

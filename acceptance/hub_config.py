@@ -2,9 +2,6 @@
 unit tests of the config. Acceptance checks never use it: they observe the running hub."""
 from __future__ import annotations
 
-import json
-import sys
-
 
 def _plain(value):
     if isinstance(value, dict):
@@ -23,7 +20,3 @@ def load_effective_config(directory: str) -> dict:
 
     config = PyFileConfigLoader("jupyterhub_config.py", path=directory).load_config()
     return _plain({section: dict(values) for section, values in config.items()})
-
-
-if __name__ == "__main__":
-    print(json.dumps(load_effective_config(sys.argv[1])))

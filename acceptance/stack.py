@@ -95,7 +95,6 @@ class StackRun(Deployment):
         self.started = False
         self.hub_container_name = f"{self.prefix}jupyterhub-hub"
         self.restarts = 0
-        self.first_secrets = {}
 
     # --- lifecycle ----------------------------------------------------------------------
     def check_images(self) -> None:

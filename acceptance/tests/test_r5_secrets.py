@@ -82,9 +82,9 @@ def test_two_fresh_stacks_get_different_secrets(stack, evidence):
 def test_a_hub_restart_keeps_the_secrets(stack, evidence):
     """The secrets after a hub restart are the ones made at the first start (Reliability 3's restart is
     reused when it ran; otherwise the hub is restarted here)."""
-    first = stack.first_secrets or stack.secrets()
     if stack.restarts == 0:
         stack.restart_hub()
+    first = stack.first_secrets
     evidence.fact("hub restarts in this run", stack.restarts)
     after = stack.secrets()
     changed = [name for name in SECRET_FILES if after[name] != first[name]]
