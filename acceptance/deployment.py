@@ -158,19 +158,22 @@ class Deployment:
     def user_containers(self):
         return [c for c in self.containers() if c.name != self.hub_container_name]
 
-    def diagnostics(self, users: tuple[str, ...] | None = None) -> dict[str, str]:
-        """Logs and `docker inspect` of the run's containers (for failure reports); `users`: only the
-        containers of these users' servers (a deployment the harness did not start)."""
-        out = {"hub log": self.hub_logs(400)}
+    def diagnostics(self, only: str = "") -> dict[str, str]:
+        """Logs and `docker inspect` of the run's containers (for failure reports). `only`: the run's user
+        prefix on a deployment the harness did not start: just the hub log lines and the containers of the
+        run's own users, nobody else's."""
+        log = self.hub_logs(400 if not only else "all")
+        if only:
+            log = "\n".join(line for line in log.splitlines() if only in line)[-60000:]
+        out = {"hub log" + (f" (lines naming {only}*)" if only else ""): log}
         if self.docker is None:
             return out
         for c in self.user_containers():
-            if users is not None and not any(f"jupyter-{DockerSpawner._escape(u)}" in c.name for u in users):
+            if only and f"jupyter-{DockerSpawner._escape(only)}" not in c.name:
                 continue
             out[f"{c.name} log"] = c.logs(tail=300).decode(errors="replace")
             out[f"{c.name} inspect"] = json.dumps(c.attrs, indent=2)[:60000]
         return out
-
 
 
 class ExistingDeployment(Deployment):

@@ -340,8 +340,8 @@ def _diagnostics_on_failure(request, evidence):
     report = getattr(request.node, "rep_call", None)
     if report is None or not report.failed or "stack" not in request.fixturenames:
         return
-    run: StackRun = request.getfixturevalue("stack")
-    for label, text in run.diagnostics().items():
+    run: Deployment = request.getfixturevalue("stack")
+    for label, text in run.diagnostics(only=mode.current.user_prefix).items():
         evidence.text(label, text)
 
 
