@@ -80,6 +80,25 @@ class Deployment:
     def hub(self):
         return self.require_docker("the hub container").containers.get(self.hub_container_name)
 
+    def found_hub(self) -> tuple[str, str]:
+        """(name, status) of the hub as Docker lists it under the deployment's compose project."""
+        docker = self.require_docker("the hub container")
+        [hub] = docker.containers.list(all=True, filters={"label": [f"com.docker.compose.project={self.project}",
+                                                                   "com.docker.compose.service=hub"]})
+        return hub.name, hub.status
+
+    def publisher(self):
+        """The container that publishes the hub's port on the host: the hub's own (compose)."""
+        return self.hub()
+
+    def hub_aliases(self, network: str) -> list[str]:
+        """The hub's DNS names on `network`."""
+        return self.hub().attrs["NetworkSettings"]["Networks"].get(network, {}).get("Aliases") or []
+
+    def server_container(self, ident: str):
+        """The container of a user server, by what its server state names (DockerSpawner: the container)."""
+        return self.require_docker("the server's container").containers.get(ident)
+
     def hub_state(self) -> str:
         if self.docker is None:
             return "unknown (no Docker access)"

@@ -88,6 +88,29 @@ class ExpectedState:
     def versions(self) -> dict:
         return {k: str(v) for k, v in (self.data.get("versions") or {}).items()}
 
+    @property
+    def stack_kind(self) -> str:
+        return str(self.data.get("stack_kind", "compose"))
+
+    def stack_differences(self) -> list[str]:
+        return list((self.data.get("stacks") or {}).get(self.stack_kind, {}).get("differences", []))
+
+    def for_stack(self, kind: str) -> ExpectedState:
+        """The expected state of the platform deployed as `kind` ("compose": this file as it is; another: with
+        its entry under `stacks` applied)."""
+        if kind == "compose":
+            return self
+        variant = (self.data.get("stacks") or {}).get(kind)
+        if variant is None:
+            raise ExpectedStateError(f"{self.path}: no expected state for the stack {kind!r} (under `stacks`)")
+        data = {**self.data, "stack_kind": kind, "infrastructure": {**self.infra, **variant.get("infrastructure", {})}}
+        return ExpectedState(path=self.path, sha256=self.sha256, data=data, profiles=self.profiles)
+
+    def cpu_limit(self, profile: ExpectedProfile, node_cores: float) -> float:
+        """The CPU limit a server of `profile` gets on a node with `node_cores` cores."""
+        variant = (self.data.get("stacks") or {}).get(self.stack_kind, {})
+        return min(profile.cpus, node_cores) if variant.get("cpu_limit_capped_at_node_cores") else profile.cpus
+
     # --- lookups ----------------------------------------------------------------------------
     def profile(self, name: str) -> ExpectedProfile:
         for p in self.profiles:
@@ -151,6 +174,13 @@ def use(path: str | Path | None) -> ExpectedState:
     """Make `path` (None: the default file) the run's expected state."""
     global _current
     _current = load(path or DEFAULT_FILE)
+    return _current
+
+
+def use_stack(kind: str) -> ExpectedState:
+    """Make the run's expected state that of the platform deployed as `kind` (--stack)."""
+    global _current
+    _current = current().for_stack(kind)
     return _current
 
 

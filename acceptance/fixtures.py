@@ -23,9 +23,11 @@ from acceptance.servers import Servers, read_offered_profiles
 from acceptance.settings import Timeouts
 from acceptance.stack import StackError, StackRun
 from acceptance.survey import ProfileSurvey, survey_profile
+from acceptance.swarm import SwarmRun
 from acceptance.verify import RunUsers, environment_docker
 
 expect.set_options(timeout=Timeouts.ui * 1000)
+STACKS = {"compose": StackRun, "swarm": SwarmRun}   # --stack
 
 CHROMIUM_FLAGS = [
     "--no-sandbox",  # runs as root on CI hosts
@@ -51,6 +53,7 @@ def pytest_configure(config):
     # before collection: test modules parametrize over the expected profiles
     try:
         state = expected_state.use(config.getoption("--expect"))
+        state = expected_state.use_stack(config.getoption("--stack"))
     except expected_state.ExpectedStateError as exc:
         raise pytest.UsageError(str(exc)) from None
     get_collector(config).set_expected_state(str(state.path), state.sha256)
@@ -80,8 +83,11 @@ def stack(request, expected) -> Deployment:
     if mode.current.verify:
         yield existing_deployment(mode.current, expected, collector)
         return
-    run = StackRun()
-    collector.set_info("Compose project", run.project)
+    run = STACKS[mode.current.stack]()
+    collector.set_info("Stack", f"{mode.current.stack} ({run.kind_text})")
+    for i, difference in enumerate(expected.stack_differences(), 1):
+        collector.set_info(f"Differs from compose ({i})", difference)
+    collector.set_info("Compose project" if run.kind == "compose" else "Stack name", run.project)
     collector.set_info("Name prefix", run.prefix)
     collector.set_info("Hub URL", run.hub_url)
     try:

@@ -51,6 +51,7 @@ class RunMode:
     user_prefix: str = ""              # on every user the run makes (verify runs: jhv<id>-)
     deployment_prefix: str = ""        # the deployment's own NAME_PREFIX (verify runs)
     project: str = "jhub-docker"       # the deployment's compose project (verify runs)
+    stack: str = "compose"             # how the harness deploys its own stack: compose | swarm (--stack)
 
     @property
     def verify(self) -> bool:

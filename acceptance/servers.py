@@ -84,7 +84,7 @@ class Servers:
         if not ident:
             raise AssertionError(f"server {user}/{name or '(default)'} names no container in its state: "
                                  f"{model.get('state')}")
-        container = self.stack.require_docker("the server's container").containers.get(ident)
+        container = self.stack.server_container(ident)
         self._containers[(user, name)] = container.id
         return container
 

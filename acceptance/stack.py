@@ -65,6 +65,8 @@ def free_port() -> int:
 
 class StackRun(Deployment):
     own = True
+    kind = "compose"
+    kind_text = "stack/docker-compose.yml on one host"
 
     def __init__(self, run_id: str | None = None, port: int | None = None, extra_env: dict[str, str] | None = None,
                  extra_profiles: list[dict] | None = None):

@@ -43,6 +43,8 @@ class ProfileSurvey:
     memory: int | None = None
     cpu_quota: int | None = None
     cpu_period: int | None = None
+    nano_cpus: int | None = None       # a swarm service's CPU limit (its container's NanoCpus)
+    node_cores: int | None = None      # the cores of the Docker host the server runs on
     cgroup_memory: int | None = None
     cgroup_quota: int | None = None
     landed_on: str | None = None       # path, relative to the server's URL
@@ -77,6 +79,7 @@ def survey_profile(servers: Servers, user: str, profile: ExpectedProfile) -> Pro
             host = c.attrs["HostConfig"]
             result.container, result.image = c.name, c.attrs["Config"]["Image"]
             result.memory, result.cpu_quota, result.cpu_period = host["Memory"], host["CpuQuota"], host["CpuPeriod"]
+            result.nano_cpus, result.node_cores = host.get("NanoCpus") or None, servers.stack.docker.info()["NCPU"]
             result.api_url = dict(v.split("=", 1) for v in c.attrs["Config"]["Env"]).get("JUPYTERHUB_API_URL")
             out = c.exec_run(["sh", "-c", CGROUP_READ]).output.decode().split()
             result.cgroup_memory, result.cgroup_quota = (int(v) if v.lstrip("-").isdigit() else -1 for v in out[:2])

@@ -24,10 +24,16 @@ SCOPE_MARKERS = {
     "read_only": "safe without credentials: creates nothing",
     "https_only": "checks the TLS certificate: only for an https:// URL",
     "own_stack": "compares the deployment with this checkout: only for the stack the harness builds and starts",
+    "swarm": "beyond the checklist: a swarm run covers the checklist and the marked checks; the other reliability "
+             "and security checks run on the compose stack",
 }
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.getgroup("acceptance").addoption(
+        "--stack", choices=("compose", "swarm"), default="compose",
+        help="how the harness deploys the platform it verifies: compose (one host, the default) or swarm "
+             "(stack/swarm/ on this host's swarm; a host in none is made a single-node swarm for the run)")
     g = parser.getgroup("verify", "verify a running deployment by its URL")
     g.addoption("--hub-url", metavar="URL", help="verify the deployment at URL instead of starting one")
     g.addoption("--docker-host", action="store_true",
@@ -50,9 +56,12 @@ def pytest_configure(config: pytest.Config) -> None:
     for name, text in SCOPE_MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {text}")
     url = config.getoption("--hub-url", default=None)
+    stack = config.getoption("--stack", default="compose")
     if not url:
-        mode.current = RunMode()
+        mode.current = RunMode(stack=stack)
         return
+    if stack != "compose":
+        raise pytest.UsageError("--stack chooses how the harness deploys its own stack: not with --hub-url")
     parsed = urlparse(url)
     if parsed.scheme not in ("http", "https") or not parsed.hostname:
         raise pytest.UsageError(f"--hub-url {url!r} is not an http:// or https:// URL")
@@ -81,6 +90,11 @@ def out_of_scope(item: pytest.Item, m: RunMode) -> str | None:
     """Why `item` is not part of this run's mode (None: it is)."""
     if item.get_closest_marker("https_only") and not (m.hub_url or "").startswith("https://"):
         return "served over HTTP: no TLS certificate to check"
+    if m.stack == "swarm" and not item.get_closest_marker("swarm"):
+        from acceptance.report.plugin import step_of
+
+        if (step_of(item) or "").startswith("R"):
+            return SCOPE_MARKERS["swarm"]
     if not m.verify:
         return None
     if item.get_closest_marker("own_stack"):

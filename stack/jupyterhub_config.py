@@ -107,9 +107,25 @@ c.DockerSpawner.pull_policy = env("IMAGE_PULL_POLICY", "never")
 c.DockerSpawner.extra_host_config = {"security_opt": ["no-new-privileges"], "cap_drop": ["ALL"]}
 c.DockerSpawner.extra_create_kwargs = {"labels": {"org.jupyterhub.platform.prefix": NAME_PREFIX or "-"}}
 
+# SPAWNER_BACKEND: "docker" (one host: a container per server) or "swarm" (stack/swarm/: a swarm service
+# per server, placed by the swarm; DockerSpawner's settings above apply to it too)
+SPAWNER_BACKEND = env("SPAWNER_BACKEND", "docker")
+BACKENDS = {"docker": "dockerspawner.DockerSpawner", "swarm": "jhub_platform.swarm.PlatformSwarmSpawner"}
+if SPAWNER_BACKEND not in BACKENDS:
+    raise SystemExit(f"SPAWNER_BACKEND must be one of {sorted(BACKENDS)}, not {SPAWNER_BACKEND!r}")
+if SPAWNER_BACKEND == "swarm":
+    # a service's container takes no host config: the same hardening through its container spec
+    # (swarm services cannot set no-new-privileges on Docker 20.10)
+    c.SwarmSpawner.extra_container_spec = {
+        "cap_drop": ["ALL"], "labels": c.DockerSpawner.extra_create_kwargs["labels"]}
+    # the server's service name resolves to its task's address (as the hub's does: docker-stack.yml)
+    c.SwarmSpawner.extra_endpoint_spec = {"mode": "dnsrr"}
+    # reservations: this fraction of each profile's CPU and memory limits
+    c.PlatformSwarmSpawner.reserve_fraction = float(env("SWARM_RESERVE_FRACTION", "0.1"))
+
 c.ProfilesSpawner.profiles = spawner_profiles(
     load_profiles(PROFILES_FILE),
-    "dockerspawner.DockerSpawner",
+    BACKENDS[SPAWNER_BACKEND],
     # shared Spawner/DockerSpawner traits must sit in each profile (see spawner_profiles)
     {"ip": "0.0.0.0", "port": 8888, "notebook_dir": NOTEBOOK_HOME},
 )

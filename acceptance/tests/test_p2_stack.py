@@ -32,15 +32,14 @@ def listening(stack, port: int) -> list[str]:
 def test_hub_container_runs_and_publishes_its_port_on_loopback(stack, expected, evidence):
     """The hub container (jupyterhub-hub) runs and publishes port 8000 on 127.0.0.1 only."""
     infra = expected.infra
-    docker = stack.require_docker("the hub container")
-    [hub] = docker.containers.list(all=True, filters={"label": [f"com.docker.compose.project={stack.project}",
-                                                               "com.docker.compose.service=hub"]})
-    evidence.fact("container", hub.name)
-    assert hub.name == names(expected, stack, "hub_container"), f"the hub container is named {hub.name}"
-    assert hub.status == "running", f"hub container is {hub.status}"
-    bindings = hub.attrs["HostConfig"]["PortBindings"] or {}
+    name, status = stack.found_hub()
+    evidence.fact("hub", f"{name} ({status})")
+    assert name == names(expected, stack, "hub_container"), f"the hub is named {name}"
+    assert status == "running", f"the hub is {status}"
+    publisher = stack.publisher()
+    bindings = publisher.attrs["HostConfig"]["PortBindings"] or {}
     published = [(b["HostIp"], k) for k, v in bindings.items() for b in v]
-    evidence.fact("published", published)
+    evidence.fact("published", f"{published} by {publisher.name}")
     assert published == [(infra["bind_address"], f"{infra['published_port']}/tcp")], \
         f"published {published}, expected port {infra['published_port']} on {infra['bind_address']} only"
 
@@ -52,9 +51,8 @@ def test_hub_and_user_servers_share_the_bridge_network(stack, expected, evidence
     assert name in found, f"no network {name}; the deployment made {found}"
     network = stack.docker.networks.get(name)
     assert network.attrs["Driver"] == expected.infra["network_driver"], f"{name} is a {network.attrs['Driver']}"
-    hub_net = stack.hub().attrs["NetworkSettings"]["Networks"].get(name)
-    assert hub_net is not None, f"the hub is not attached to {name}"
-    assert "hub" in (hub_net.get("Aliases") or []), f"the hub has no DNS alias 'hub' on {name}"
+    assert name in stack.hub().attrs["NetworkSettings"]["Networks"], f"the hub is not attached to {name}"
+    assert "hub" in stack.hub_aliases(name), f"the hub has no DNS alias 'hub' on {name}"
     evidence.fact("network", f"{network.name} ({network.attrs['Driver']})")
 
 
@@ -157,7 +155,7 @@ def test_the_admin_reaches_a_users_server(stack, admin_api, servers, run_users, 
 def test_a_hub_with_a_bad_setting_fails_fast_with_its_message(stack, evidence):
     """A hub started with a bad setting (AUTH_MODE=nonsense) is reported at once with the config's message,
     and its run is cleaned up completely."""
-    bad = StackRun(extra_env={"AUTH_MODE": "nonsense"})
+    bad = (type(stack) if stack.own else StackRun)(extra_env={"AUTH_MODE": "nonsense"})   # the run's kind
     try:
         with pytest.raises(StackError) as failure:
             bad.up()

@@ -34,18 +34,25 @@ def test_profile_lands_on_its_app(profile_survey, profile, evidence):
 
 
 @pytest.mark.parametrize("profile", PROFILES, ids=lambda p: p.id)
-def test_profile_runs_its_image_with_its_limits(profile_survey, profile, evidence):
+def test_profile_runs_its_image_with_its_limits(profile_survey, profile, expected, evidence):
     """The profile's server runs the specified image with its CPU and memory limits (docker inspect)."""
     run = profile_survey[profile.name].require(container=True)
     evidence.fact("container", f"{run.container}: {run.image}, Memory={run.memory}, "
-                               f"CpuQuota={run.cpu_quota}/{run.cpu_period}")
+                               f"CpuQuota={run.cpu_quota}/{run.cpu_period}, NanoCpus={run.nano_cpus}")
+    cpus = expected.cpu_limit(profile, run.node_cores)
+    if cpus != profile.cpus:
+        evidence.fact("CPU limit expected", f"{cpus:g}: the specification's {profile.cpus:g} capped at the node's "
+                                            f"{run.node_cores} cores (see the stack's differences)")
     wrong = []
     if run.image != profile.image:
         wrong.append(f"runs {run.image}, the specification says {profile.image}")
     if run.memory != profile.mem_bytes:
         wrong.append(f"memory limit {run.memory} bytes, the specification says {profile.memory} "
                      f"({profile.mem_bytes} bytes)")
-    if (run.cpu_quota, run.cpu_period) != (profile.cpu_quota, 100_000):
+    if run.nano_cpus:   # a swarm service's limit
+        if run.nano_cpus != int(cpus * 1e9):
+            wrong.append(f"CPU limit {run.nano_cpus / 1e9:g} CPUs (NanoCpus), expected {cpus:g}")
+    elif (run.cpu_quota, run.cpu_period) != (int(cpus * 100_000), 100_000):
         wrong.append(f"CPU limit {run.cpu_quota}/{run.cpu_period} (quota/period), the specification says "
-                     f"{profile.cpus:g} CPUs ({profile.cpu_quota}/100000)")
+                     f"{cpus:g} CPUs ({int(cpus * 100_000)}/100000)")
     assert not wrong, f"{profile.name}: " + "; ".join(wrong)

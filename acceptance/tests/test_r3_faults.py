@@ -52,6 +52,7 @@ def kept(servers: Servers, before) -> bool:
 
 
 @pytest.mark.disruptive
+@pytest.mark.swarm   # also on the swarm stack: a hub service restarted keeps its servers
 def test_servers_sessions_and_files_survive_a_hub_restart(stack, servers, checklist_user, carol, carols_servers, page,
                                                            tally, evidence):
     """The hub restarts while two users' servers run: the servers keep running (same containers), the

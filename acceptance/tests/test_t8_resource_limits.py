@@ -10,16 +10,17 @@ PROFILES = current().profiles
 
 
 @pytest.mark.parametrize("profile", PROFILES, ids=lambda p: p.id)
-def test_the_kernel_enforces_the_profile_limits(profile_survey, profile, evidence):
+def test_the_kernel_enforces_the_profile_limits(profile_survey, profile, expected, evidence):
     """The profile's running container has the specified memory limit and CPU quota in its cgroup."""
     run = profile_survey[profile.name].require(container=True)
+    quota = int(expected.cpu_limit(profile, run.node_cores) * 100_000)
     evidence.fact("cgroup", f"memory limit {run.cgroup_memory} bytes, cpu quota {run.cgroup_quota} us per 100 ms")
     assert run.cgroup_memory == profile.mem_bytes, \
         f"{profile.name}: the cgroup memory limit is {run.cgroup_memory} bytes, the specification says " \
         f"{profile.memory} ({profile.mem_bytes} bytes)"
-    assert run.cgroup_quota == profile.cpu_quota, \
+    assert run.cgroup_quota == quota, \
         f"{profile.name}: the cgroup CPU quota is {run.cgroup_quota}, the specification says {profile.cpus:g} " \
-        f"CPUs ({profile.cpu_quota})"
+        f"CPUs ({quota} on this {run.node_cores}-core host)"
 
 
 def test_a_process_past_the_memory_limit_is_killed_and_the_hub_stays_healthy(servers, stack, checklist_user,
