@@ -170,6 +170,8 @@ class SwarmRun(StackRun):
         return [c for c in self.containers() if c.labels.get("org.jupyterhub.platform.prefix") == self.prefix]
 
     def services(self):
+        if self.docker.info()["Swarm"]["LocalNodeState"] != "active":
+            return []
         return [s for s in self.docker.services.list() if s.name.startswith(self.project)]
 
     # --- clean-up -------------------------------------------------------------------------
@@ -201,9 +203,9 @@ class SwarmRun(StackRun):
             except Exception as exc:  # noqa: BLE001
                 errors.append(f"remove {kind} {obj.name}: {exc}")
         self._env_dir.cleanup()
+        left = self.leftovers()
         if self._joined:
             self._joined = False
             errors += SwarmHost.leave(self.docker)
-        left = self.leftovers()
         if left or errors:
             raise StackError(f"clean-up of swarm run {self.project} incomplete: left {left}; errors {errors}")

@@ -10,9 +10,14 @@ The same profiles as on one host (image, CPU and memory limits, landing URL), wi
 """
 from __future__ import annotations
 
+import asyncio
+import time
+
 from docker.types import Mount
 from dockerspawner import SwarmSpawner
 from traitlets import Float
+
+REMOVAL_TIMEOUT = 60   # seconds a stop waits for the removed service's container to go
 
 
 class PlatformSwarmSpawner(SwarmSpawner):
@@ -46,3 +51,16 @@ class PlatformSwarmSpawner(SwarmSpawner):
         if self.mem_limit:
             self.mem_guarantee = int(self.mem_limit * self.reserve_fraction)
         return await super().create_object()
+
+    async def remove_object(self):
+        """Remove the service and wait until its container is gone: a server started again at once gets a
+        service of the same name, whose name must not still resolve to the old container (dnsrr)."""
+        service_id = self.object_id
+        await super().remove_object()
+        deadline = time.monotonic() + REMOVAL_TIMEOUT
+        while await self.docker("containers", all=True, filters={"label": f"com.docker.swarm.service.id={service_id}"}):
+            if time.monotonic() > deadline:
+                self.log.warning("the container of service %s is still there %ss after its removal",
+                                 self.service_name, REMOVAL_TIMEOUT)
+                return
+            await asyncio.sleep(0.5)
