@@ -50,9 +50,10 @@ def proxied_apps(stack, mallory, admin_api, offered_profiles, expected):
 
 def lands_on(location: str, hub_url: str) -> str:
     """The URL a browser goes to for this Location header: browsers drop tabs and newlines, read '\\' as '/'
-    in http(s) URLs and resolve the rest against the page's URL."""
-    cleaned = re.sub(r"[\t\r\n]", "", location).strip(" \x00-\x1f").replace("\\", "/")
-    return urljoin(hub_url + "/", cleaned)
+    in http(s) URLs, take any run of leading slashes as "//" (urljoin does not) and resolve the rest against
+    the page's URL."""
+    cleaned = re.sub(r"[\t\r\n]|^[\x00-\x20]+|[\x00-\x20]+$", "", location).replace("\\", "/")
+    return urljoin(hub_url + "/", re.sub(r"^/{3,}", "//", cleaned))
 
 
 def stays_on_hub(location: str | None, hub_url: str) -> bool:
