@@ -115,11 +115,13 @@ class Deployment:
         except NotFound:
             return 0
 
-    def hub_logs(self, tail: int | str = "all") -> str:
+    def hub_logs(self, tail: int | str = "all", since: int | None = None) -> str:
+        """The hub container's log (its last `tail` lines; with `since`, a Unix time, only what came after)."""
         if self.docker is None:
             return "(no Docker access: the hub's log cannot be read)"
         try:
-            return self.hub().logs(tail=tail).decode(errors="replace")
+            return self.hub().logs(tail=tail, **({"since": since} if since is not None else {})).decode(
+                errors="replace")
         except NotFound:
             return "(hub container not found)"
 

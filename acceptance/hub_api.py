@@ -1,6 +1,8 @@
 """One HTTP wrapper for the hub: base URL, timeouts, XSRF, tokens; and the REST calls tests use."""
 from __future__ import annotations
 
+import base64
+import os
 import re
 import ssl
 from dataclasses import dataclass
@@ -23,6 +25,23 @@ _LOGIN_ERROR = re.compile(r'<p class="login_error">\s*(.*?)\s*</p>', re.S)
 
 def _text(html: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).strip()
+
+
+def headers_not_matching(response: httpx.Response, wanted: dict[str, str]) -> dict[str, str | None]:
+    """The headers of `wanted` (header -> regular expression) the response lacks or sends with another value."""
+    return {header: response.headers.get(header) for header, pattern in wanted.items()
+            if not re.search(pattern, response.headers.get(header) or "")}
+
+
+def websocket_handshake(client: httpx.Client, path: str) -> httpx.Response:
+    """Open a websocket at `path` with the client's credentials (its headers and cookies; none: anonymous) on
+    a connection of its own, and return the answer to the handshake: 101 means the websocket was accepted.
+    Only the handshake is made: the connection is closed without sending a frame."""
+    headers = {**client.headers, "Connection": "Upgrade", "Upgrade": "websocket", "Sec-WebSocket-Version": "13",
+               "Sec-WebSocket-Key": base64.b64encode(os.urandom(16)).decode()}
+    with httpx.Client(base_url=client.base_url, timeout=Timeouts.http, verify=tls_verify(),
+                      cookies=client.cookies) as one_off:
+        return one_off.get(path, headers=headers)
 
 
 @dataclass
@@ -68,11 +87,16 @@ class HubSession:
         alert, message = (m.group(1), _text(m.group(2))) if m else ("", "")
         return SignupResult(ok=r.status_code == 200 and alert == "alert-success", alert=alert, message=message)
 
-    def login_attempt(self, username: str, password: str, otp: str | None = None) -> tuple[bool, str]:
-        """(accepted, the login page's error message): accepted when the hub redirects."""
+    def post_login(self, username: str, password: str, otp: str | None = None,
+                   next_url: str | None = None) -> httpx.Response:
+        """The hub's answer to the login form (with `?next=next_url` when given), redirects not followed."""
         xsrf = self._xsrf("/hub/login")
         form = {"username": username, "password": password, "_xsrf": xsrf, **({"2fa": otp} if otp else {})}
-        r = self.http.post("/hub/login", data=form)
+        return self.http.post("/hub/login", data=form, params={"next": next_url} if next_url is not None else None)
+
+    def login_attempt(self, username: str, password: str, otp: str | None = None) -> tuple[bool, str]:
+        """(accepted, the login page's error message): accepted when the hub redirects."""
+        r = self.post_login(username, password, otp)
         if r.status_code not in (200, 302):
             raise AssertionError(f"login as {username!r}: unexpected HTTP {r.status_code}")
         m = _LOGIN_ERROR.search(r.text)

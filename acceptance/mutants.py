@@ -116,6 +116,17 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("r5-proxy-token-per-start", "the proxy token is made anew at every start, not kept in the volume",
            "hub config", ("R5",), ((CONFIG, 'persistent_secret(DATA_DIR / "proxy_auth_token")',
                                     "secrets.token_hex(32)"),), select="first_start"),
+    Mutant("r6-xsrf-off", "the hub does not check XSRF tokens (tornado's xsrf_cookies off)", "hub config", ("R6",),
+           ((CONFIG, "c.JupyterHub.admin_access = True\n",
+             'c.JupyterHub.admin_access = True\nc.JupyterHub.tornado_settings = {"xsrf_cookies": False}\n'),),
+           select="xsrf"),
+    Mutant("r6-any-image", "user_options may name any image (allowed_images '*')", "hub config", ("R6",),
+           ((CONFIG, "c.DockerSpawner.allowed_images = []", 'c.DockerSpawner.allowed_images = "*"'),),
+           select="user_options"),
+    Mutant("r6-framing-allowed", "hub pages may be framed by any site (CSP frame-ancestors *)", "hub config",
+           ("R2", "R6"), ((CONFIG, "c.JupyterHub.admin_access = True\n",
+                           'c.JupyterHub.admin_access = True\nc.JupyterHub.tornado_settings = {"headers": '
+                           '{"Content-Security-Policy": "frame-ancestors *"}}\n'),), select="security_headers or csp"),
     # --- the images
     Mutant("p1-stale-image", "the single-user Dockerfile changed and the images were not rebuilt", "images", ("P1",),
            ((DOCKERFILE, "FROM uv-vscode AS uv-lab\n", "FROM uv-vscode AS uv-lab\n# changed after the build\n"),),

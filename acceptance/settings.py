@@ -66,6 +66,7 @@ STEPS: dict[str, str] = {
     "R3": "Reliability 3: Faults, Nothing Lost",
     "R4": "Security 4: Hardened (Production) Mode",
     "R5": "Security 5: Secrets",
+    "R6": "Security 6: Known Advisories",
 }
 
 # The reliability and security section's counts, in the report's order. Tests add to them

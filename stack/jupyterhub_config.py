@@ -103,6 +103,9 @@ c.DockerSpawner.volumes = {f"{NAME_PREFIX}jupyterhub-user-{{username}}": NOTEBOO
 c.DockerSpawner.remove = True  # a stopped server's container is deleted; the home volume stays
 # the images are built on this host (images/build.py): never pull; a missing one is reported as such
 c.DockerSpawner.pull_policy = env("IMAGE_PULL_POLICY", "never")
+# a server runs its profile's image only: no image chosen through user_options (the REST API's body), whatever
+# DockerSpawner's default (GHSA-hfgr-h3vc-p6c2: before 13.0 an unset allowed_images allowed any image)
+c.DockerSpawner.allowed_images = []
 # user containers: non-root (the image's user), no new privileges, no capabilities, no Docker socket
 c.DockerSpawner.extra_host_config = {"security_opt": ["no-new-privileges"], "cap_drop": ["ALL"]}
 c.DockerSpawner.extra_create_kwargs = {"labels": {"org.jupyterhub.platform.prefix": NAME_PREFIX or "-"}}
