@@ -88,6 +88,14 @@ class ExpectedState:
     def versions(self) -> dict:
         return {k: str(v) for k, v in (self.data.get("versions") or {}).items()}
 
+    @property
+    def singleuser_command(self) -> list[str]:
+        """What a single-user server runs (the optional `singleuser` section)."""
+        command = (self.data.get("singleuser") or {}).get("command")
+        if not isinstance(command, list) or not command or not all(isinstance(a, str) for a in command):
+            raise ExpectedStateError(f"{self.path}: singleuser.command must be a non-empty list of strings")
+        return list(command)
+
     # --- lookups ----------------------------------------------------------------------------
     def profile(self, name: str) -> ExpectedProfile:
         for p in self.profiles:
