@@ -203,10 +203,14 @@ def test_a_dockerfile_without_user_id_or_command_is_refused(tmp_path):
         z2jh_values.image_user(dockerfile)
 
 
-def test_the_command_line_writes_the_file_and_prints_its_path(hub_config, tmp_path, capsys):
+def test_the_command_line_writes_the_file_and_prints_its_path(hub_config, tmp_path, capsys, monkeypatch):
     hub_config()  # the environment without the hub config's variables; the statsd patch undone afterwards
+    data_dir = tmp_path / "hub-data"
+    data_dir.mkdir()
+    monkeypatch.setenv("HUB_DATA_DIR", str(data_dir))  # a hub's data directory where the renderer runs
     output = tmp_path / "values.yaml"
     assert z2jh_values.main(["--registry", "reg.example.org/jhub", "--output", str(output)]) == 0
     assert capsys.readouterr().out.strip() == str(output.resolve())
     values = yaml.safe_load(output.read_text())
     assert values["singleuser"]["profileList"][0]["kubespawner_override"]["image"].startswith("reg.example.org/jhub/")
+    assert list(data_dir.iterdir()) == []  # no secret made in it

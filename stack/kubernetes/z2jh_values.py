@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
+import tempfile
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -54,11 +56,21 @@ def _import_paths() -> None:
 
 
 def hub_settings() -> dict:
-    """{section: {trait: value}} of stack/jupyterhub_config.py under the current environment."""
+    """{section: {trait: value}} of stack/jupyterhub_config.py under the current environment, except its
+    data directory: one that does not exist, so that no secret is made (the chart makes its own)."""
     _import_paths()
     from acceptance.hub_config import load_effective_config
 
-    return load_effective_config(str(STACK_DIR))
+    saved = os.environ.get("HUB_DATA_DIR")
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["HUB_DATA_DIR"] = str(Path(tmp) / "absent")
+        try:
+            return load_effective_config(str(STACK_DIR))
+        finally:
+            if saved is None:
+                del os.environ["HUB_DATA_DIR"]
+            else:
+                os.environ["HUB_DATA_DIR"] = saved
 
 
 def image_user(dockerfile: Path = SINGLEUSER_DOCKERFILE) -> tuple[int, list[str]]:
