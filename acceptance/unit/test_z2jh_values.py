@@ -32,6 +32,9 @@ users: [{name: none, user: {}}]
 contexts: [{name: none, context: {cluster: none, user: none}}]
 current-context: none
 """
+# what this repository's profiles must render to: the specification's expected state (as the other unit
+# tests, not a site's --expect file)
+SPEC = expected.load()
 # the singleuser keys chart_config() maps; a value the renderer adds must be mapped (and checked) too
 MAPPED_SINGLEUSER_KEYS = {"image", "cmd", "uid", "defaultUrl", "startTimeout", "storage", "profileList"}
 # the chart's hub exits on a hub.config section that is not a Configurable class name
@@ -109,30 +112,28 @@ def env_of(container) -> dict:
 
 def test_the_profile_list_offers_the_expected_profiles_in_order(values):
     names = [p["display_name"] for p in values["singleuser"]["profileList"]]
-    assert names == [p.name for p in expected.current().profiles]
+    assert names == [p.name for p in SPEC.profiles]
 
 
-@pytest.mark.parametrize("want", expected.current().profiles, ids=lambda p: p.id)
+@pytest.mark.parametrize("want", SPEC.profiles, ids=lambda p: p.id)
 def test_the_profiles_pod_has_the_expected_image_limits_command_and_landing_url(values, pod, want):
-    state = expected.current()
     entries = [p for p in values["singleuser"]["profileList"] if p["display_name"] == want.name]
     assert len(entries) == 1, f"{want.name!r} is in the profile list {len(entries)} times"
     manifest, container = pod({"profile": entries[0]["slug"]})
     assert container["image"] == want.image
     assert container["resources"]["limits"] == {"cpu": want.cpus, "memory": want.mem_bytes}
     assert "command" not in container  # the image's entrypoint (tini) stays
-    assert container["args"] == state.singleuser_command
+    assert container["args"] == SPEC.singleuser_command
     assert env_of(container)["JUPYTERHUB_DEFAULT_URL"] == want.lands_on
-    assert [m["mountPath"] for m in container["volumeMounts"]] == [state.users["home"]]
+    assert [m["mountPath"] for m in container["volumeMounts"]] == [SPEC.users["home"]]
     assert [v["persistentVolumeClaim"]["claimName"] for v in manifest["spec"]["volumes"]] == ["claim-ann"]
-    assert container["securityContext"]["runAsUser"] == state.users["uid"]
+    assert container["securityContext"]["runAsUser"] == SPEC.users["uid"]
 
 
 def test_a_server_started_without_a_profile_gets_the_first_and_lands_on_the_default_url(pod):
-    state = expected.current()
     _, container = pod({})
-    assert container["image"] == state.profiles[0].image
-    assert env_of(container)["JUPYTERHUB_DEFAULT_URL"] == state.infra["default_url"]
+    assert container["image"] == SPEC.profiles[0].image
+    assert env_of(container)["JUPYTERHUB_DEFAULT_URL"] == SPEC.infra["default_url"]
 
 
 def test_an_unknown_profile_is_refused(pod):
@@ -141,38 +142,37 @@ def test_an_unknown_profile_is_refused(pod):
 
 
 def test_the_hub_runs_native_authenticator_with_the_docker_hubs_settings(values, hub_config):
-    state, docker_hub = expected.current(), hub_config()
+    docker_hub = hub_config()
     config = values["hub"]["config"]
-    assert config["JupyterHub"]["authenticator_class"] == state.users["authenticator"]
+    assert config["JupyterHub"]["authenticator_class"] == SPEC.users["authenticator"]
     assert config["Authenticator"] == docker_hub["Authenticator"]
     assert config["NativeAuthenticator"] == docker_hub["NativeAuthenticator"]
-    assert config["Authenticator"]["admin_users"] == [state.admin]
+    assert config["Authenticator"]["admin_users"] == [SPEC.admin]
     assert config["Authenticator"]["allow_all"] is True  # bootstrap mode: who signs up may log in
     native = config["NativeAuthenticator"]
     assert native["open_signup"] is True and native["check_common_password"] is True
-    assert native["minimum_password_length"] == state.users["minimum_password_length"]
-    assert native["allowed_failed_logins"] == state.users["login_lock_after_failures"]
+    assert native["minimum_password_length"] == SPEC.users["minimum_password_length"]
+    assert native["allowed_failed_logins"] == SPEC.users["login_lock_after_failures"]
     assert native["seconds_before_next_try"] == 600
 
 
 def test_named_servers_admin_access_and_the_culler(values):
-    infra = expected.current().infra
+    infra = SPEC.infra
     assert values["hub"]["allowNamedServers"] is infra["named_servers"]
     assert values["hub"]["config"]["JupyterHub"]["admin_access"] is infra["admin_access"]
     assert values["cull"] == {"enabled": True, "timeout": 3600, "every": 600}
 
 
 def test_the_values_are_yaml_of_the_charts_structure(values):
-    state = expected.current()
     text = z2jh_values.dump(values)
     assert text.startswith("# zero-to-jupyterhub values (chart 4.4.0)")
     assert yaml.safe_load(text) == values
     assert set(values) == {"hub", "singleuser", "cull"}
     assert set(values["hub"]["config"]) <= HUB_CONFIG_SECTIONS
     singleuser = values["singleuser"]
-    assert singleuser["storage"] == {"type": "dynamic", "homeMountPath": state.users["home"]}
-    assert singleuser["uid"] == state.users["uid"]
-    assert f"{singleuser['image']['name']}:{singleuser['image']['tag']}" == state.profiles[0].image
+    assert singleuser["storage"] == {"type": "dynamic", "homeMountPath": SPEC.users["home"]}
+    assert singleuser["uid"] == SPEC.users["uid"]
+    assert f"{singleuser['image']['name']}:{singleuser['image']['tag']}" == SPEC.profiles[0].image
     assert all(set(p["kubespawner_override"]) == {"image", "cpu_limit", "mem_limit", "default_url"}
                for p in singleuser["profileList"])
 
@@ -180,7 +180,7 @@ def test_the_values_are_yaml_of_the_charts_structure(values):
 def test_a_registry_prefixes_every_image(hub_config):
     values = z2jh_values.render(settings.PROFILES_FILE, registry="registry.example.org/jhub/", settings=hub_config())
     images = [p["kubespawner_override"]["image"] for p in values["singleuser"]["profileList"]]
-    assert images == ["registry.example.org/jhub/" + p.image for p in expected.current().profiles]
+    assert images == ["registry.example.org/jhub/" + p.image for p in SPEC.profiles]
     assert values["singleuser"]["image"] == {"name": "registry.example.org/jhub/local/uv-lab", "tag": "latest"}
 
 
