@@ -1,6 +1,7 @@
 """Sessions: `nox -s acceptance` (main job: verify the platform, write the report),
 `nox -s tests` (what CI runs), `nox -s mutants` (the harness's mutation self-test), `nox -s images`,
-`nox -s lint`, `nox -s benchmark`. The host must be provisioned first: stack/provision-host.sh."""
+`nox -s lint`, `nox -s benchmark`, `nox -s z2jh-values` (zero-to-jupyterhub values from the same
+profiles). The host must be provisioned first: stack/provision-host.sh (not for z2jh-values)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -73,6 +74,14 @@ def mutants(session: nox.Session) -> None:
     _install(session)
     _build_images(session)
     session.run("python", "-m", "acceptance.mutants", *session.posargs, env=ENV)
+
+
+@nox.session(python=PYTHON, name="z2jh-values")
+def z2jh_values(session: nox.Session) -> None:
+    """Render zero-to-jupyterhub chart values from stack/profiles.yaml and the hub config into
+    reports/z2jh-values.yaml and print its path: nox -s z2jh-values -- [--registry REG/] [--output FILE]."""
+    session.install("-r", HUB_REQS)   # the hub config is evaluated as JupyterHub loads it
+    session.run("python", "stack/kubernetes/z2jh_values.py", *session.posargs)
 
 
 @nox.session(python=PYTHON)

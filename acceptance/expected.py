@@ -111,6 +111,14 @@ class ExpectedState:
         variant = (self.data.get("stacks") or {}).get(self.stack_kind, {})
         return min(profile.cpus, node_cores) if variant.get("cpu_limit_capped_at_node_cores") else profile.cpus
 
+    @property
+    def singleuser_command(self) -> list[str]:
+        """What a single-user server runs (the optional `singleuser` section)."""
+        command = (self.data.get("singleuser") or {}).get("command")
+        if not isinstance(command, list) or not command or not all(isinstance(a, str) for a in command):
+            raise ExpectedStateError(f"{self.path}: singleuser.command must be a non-empty list of strings")
+        return list(command)
+
     # --- lookups ----------------------------------------------------------------------------
     def profile(self, name: str) -> ExpectedProfile:
         for p in self.profiles:

@@ -57,6 +57,17 @@ def test_a_malformed_file_is_refused_with_a_message_naming_the_entry(tmp_path, c
     assert words in str(info.value)
 
 
+def test_the_single_user_command_is_jupyterhub_singleuser():
+    assert expected.load().singleuser_command == ["jupyterhub-singleuser"]
+
+
+@pytest.mark.parametrize("change", [lambda d: d.pop("singleuser"), lambda d: d["singleuser"].update(command="x y")])
+def test_a_missing_or_malformed_single_user_command_is_refused_when_asked_for(tmp_path, change):
+    state = expected.load(_copy(tmp_path, change))  # optional: the file loads
+    with pytest.raises(expected.ExpectedStateError, match="singleuser.command"):
+        _ = state.singleuser_command
+
+
 def test_another_file_is_used_and_named_by_its_hash(tmp_path):
     path = _copy(tmp_path, lambda d: d["profiles"].pop())
     state = expected.use(path)

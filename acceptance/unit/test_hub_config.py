@@ -5,34 +5,9 @@ import pytest
 import yaml
 
 from acceptance import settings
-from acceptance.hub_config import load_effective_config
-
-# every variable the config reads
-CONFIG_ENV = ("NAME_PREFIX", "PROFILES_FILE", "HUB_CONNECT_URL", "AUTH_MODE", "ADMIN_USER", "MIN_PASSWORD_LENGTH",
-              "ALLOWED_USERS", "ENABLE_OTP", "SPAWNER_START_TIMEOUT", "SPAWNER_HTTP_TIMEOUT", "DOCKER_NETWORK_NAME",
-              "IMAGE_PULL_POLICY", "LOGIN_MAX_FAILURES", "LOGIN_LOCK_SECONDS", "SPAWNER_POLL_INTERVAL", "HUB_DATA_DIR",
-              "BASE_URL")
 
 # nativeauthenticator 1.3.0 on import; not ours
 pytestmark = pytest.mark.filterwarnings("ignore:'locale.getdefaultlocale' is deprecated:DeprecationWarning")
-
-
-@pytest.fixture
-def hub_config(monkeypatch):
-    """Loads the config with only the given variables set; undoes the statsd patch the config applies."""
-    from nativeauthenticator.handlers import LoginHandler
-
-    monkeypatch.setattr(LoginHandler, "statsd", None, raising=False)  # records the original state ...
-    monkeypatch.delattr(LoginHandler, "statsd")  # ... so undo restores it, patched or not
-    for name in CONFIG_ENV:
-        monkeypatch.delenv(name, raising=False)
-
-    def load(**env):
-        for name, value in env.items():
-            monkeypatch.setenv(name, value)
-        return load_effective_config(str(settings.STACK_DIR))
-
-    return load
 
 
 def test_defaults_hub_networking(hub_config):

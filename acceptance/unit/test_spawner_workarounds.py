@@ -1,8 +1,6 @@
 """jhub_platform.spawner and .compat: workarounds for wrapspawner, dockerspawner and nativeauthenticator."""
 from __future__ import annotations
 
-import asyncio
-from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 
 import pytest
@@ -157,14 +155,7 @@ def _with_docker_child(pull_policy: str, image_present: bool) -> PlatformProfile
     return w
 
 
-def run_coroutine(coro):
-    """Run a coroutine to its end in a thread of its own: in the full suite Playwright's sync API
-    already runs an event loop in this thread, so asyncio.run() would refuse."""
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coro).result()
-
-
-def test_check_image_names_the_missing_image_and_profile():
+def test_check_image_names_the_missing_image_and_profile(run_coroutine):
     from jupyterhub.spawner import SpawnException
 
     with pytest.raises(SpawnException, match=r"The image local/gone:latest of the profile 'Second' is not on this"):
@@ -172,5 +163,5 @@ def test_check_image_names_the_missing_image_and_profile():
 
 
 @pytest.mark.parametrize(("policy", "present"), [("never", True), ("ifnotpresent", False), ("always", False)])
-def test_check_image_passes_when_present_or_pullable(policy, present):
+def test_check_image_passes_when_present_or_pullable(policy, present, run_coroutine):
     run_coroutine(_with_docker_child(policy, image_present=present).check_image())
