@@ -52,6 +52,16 @@ class PlatformSwarmSpawner(SwarmSpawner):
             self.mem_guarantee = int(self.mem_limit * self.reserve_fraction)
         return await super().create_object()
 
+    async def get_ip_and_port(self):
+        """The running task's own address on the network. Its service name can still resolve to the task of a
+        server of the same name stopped a moment before (seen here: the hub waited 120 s on the old address);
+        the task's address cannot be stale."""
+        task = await self.get_task()
+        for attachment in (task or {}).get("NetworksAttachments", []):
+            if attachment["Network"]["Spec"]["Name"] == self.network_name and attachment.get("Addresses"):
+                return attachment["Addresses"][0].split("/")[0], self.port
+        return await super().get_ip_and_port()
+
     async def remove_object(self):
         """Remove the service and wait until its container is gone: a server started again at once gets a
         service of the same name, whose name must not still resolve to the old container (dnsrr)."""
