@@ -156,6 +156,14 @@ class SwarmRun(StackRun):
     def publisher(self):
         return self.docker.containers.get(self.gateway_name)
 
+    def diagnostics(self, only: str = "") -> dict[str, str]:
+        out = super().diagnostics(only)
+        try:
+            out["gateway log"] = self.publisher().logs(tail=300).decode(errors="replace")
+        except NotFound:
+            out["gateway log"] = "(gateway container not found)"
+        return out
+
     # --- user servers: a service each -----------------------------------------------------
     def server_container(self, ident: str):
         """The running container of the service `ident` (a server's state names its service)."""

@@ -20,14 +20,31 @@ async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> No
         writer.close()
 
 
+ATTEMPTS = 4   # connection attempts per client connection, each resolving the hub's name anew
+
+
+async def connect(host: str, port: int):
+    """A connection to the hub. Its name is resolved at every attempt: after a hub restart it may name the
+    stopped task for a moment, and the new task's address a moment later."""
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            return await asyncio.wait_for(asyncio.open_connection(host, port), 5)
+        except (TimeoutError, OSError) as exc:
+            print(f"gateway: attempt {attempt} to reach {host}:{port} failed: {exc!r}", flush=True)
+            if attempt == ATTEMPTS:
+                raise
+            await asyncio.sleep(0.25 * attempt)
+    raise AssertionError("unreachable")
+
+
 async def main(target: str, listen_port: int) -> None:
     host, port = target.rsplit(":", 1)
 
     async def relay(client_reader, client_writer):
         try:
-            hub_reader, hub_writer = await asyncio.wait_for(asyncio.open_connection(host, int(port)), 10)
+            hub_reader, hub_writer = await connect(host, int(port))
         except (TimeoutError, OSError) as exc:
-            print(f"gateway: cannot reach {target}: {exc}", flush=True)
+            print(f"gateway: cannot reach {target}: {exc!r}", flush=True)
             client_writer.close()
             return
         await asyncio.gather(pipe(client_reader, hub_writer), pipe(hub_reader, client_writer))
