@@ -103,7 +103,8 @@ class ExpectedState:
         variant = (self.data.get("stacks") or {}).get(kind)
         if variant is None:
             raise ExpectedStateError(f"{self.path}: no expected state for the stack {kind!r} (under `stacks`)")
-        data = {**self.data, "stack_kind": kind, "infrastructure": {**self.infra, **variant.get("infrastructure", {})}}
+        data = {**self.data, "stack_kind": kind, "infrastructure": {**self.infra, **variant.get("infrastructure", {})},
+                "users": {**self.users, **variant.get("users", {})}}
         return ExpectedState(path=self.path, sha256=self.sha256, data=data, profiles=self.profiles)
 
     def cpu_limit(self, profile: ExpectedProfile, node_cores: float) -> float:

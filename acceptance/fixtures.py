@@ -18,6 +18,7 @@ from acceptance.deployment import Deployment, ExistingDeployment
 from acceptance.expected import ExpectedState
 from acceptance.hub_api import HubAPI, HubSession
 from acceptance.pages import LoginPage
+from acceptance.production import ProductionRun
 from acceptance.report.plugin import get_collector
 from acceptance.servers import Servers, read_offered_profiles
 from acceptance.settings import Timeouts
@@ -27,7 +28,7 @@ from acceptance.swarm import SwarmRun
 from acceptance.verify import RunUsers, environment_docker
 
 expect.set_options(timeout=Timeouts.ui * 1000)
-STACKS = {"compose": StackRun, "swarm": SwarmRun}   # --stack
+STACKS = {"compose": StackRun, "swarm": SwarmRun, "production": ProductionRun}   # --stack
 
 CHROMIUM_FLAGS = [
     "--no-sandbox",  # runs as root on CI hosts
@@ -148,15 +149,20 @@ def _versions(run: StackRun) -> dict[str, str]:
     return versions
 
 
-@contextmanager
 def another_stack(request, label: str, **kwargs):
+    """A second compose stack: another_stack_of(StackRun, ...)."""
+    return another_stack_of(StackRun, request, label, **kwargs)
+
+
+@contextmanager
+def another_stack_of(kind: type[StackRun], request, label: str, **kwargs):
     """A second copy of the platform (its own project, prefix and port): started with `kwargs`
     (StackRun's extra_env, extra_profiles), removed afterwards, clean-up checked. Its hub log and
     containers are attached to the report when a test failed meanwhile.
     Use it from session-scoped fixtures: pytest-playwright's browser parametrization reorders tests
     across modules, so a module-scoped fixture may be set up twice."""
     collector = get_collector(request.config)
-    run = StackRun(**kwargs)
+    run = kind(**kwargs)
     collector.set_info(f"{label} stack", f"{run.project} at {run.hub_url}")
     failed_before = request.session.testsfailed
     try:
@@ -259,8 +265,10 @@ def admin_api(stack, admin) -> HubAPI:
     with HubSession(stack.hub_url) as session:
         session.login(*admin)
         token = session.create_token(admin[0], note, expires_in=4 * 3600)
-    api = HubAPI(stack.hub_url, token)
-    yield api
+        api = HubAPI(stack.hub_url, token)
+        api.session = session   # approvals at /hub/authorize need the admin's login cookie
+        yield api
+        api.session = None
     if mode.current.verify:
         api.delete_tokens_noted(admin[0], note)
     api.close()

@@ -141,9 +141,14 @@ class HubAPI:
             if t.get("note") == note:
                 self.http.delete(f"/hub/api/users/{quote(user)}/tokens/{t['id']}")
 
+    # the admin's logged-in session, when there is one: JupyterHub 6 page handlers (NativeAuthenticator's
+    # /hub/authorize among them) take no token, only the login cookie
+    session: HubSession | None = None
+
     def approve(self, user: str) -> None:
         """Approve a NativeAuthenticator signup that waits for the admin (/hub/authorize toggles it)."""
-        r = self.http.get(f"/hub/authorize/{quote(user)}", follow_redirects=False)
+        client = self.session.http if self.session is not None else self.http
+        r = client.get(f"/hub/authorize/{quote(user)}", follow_redirects=False)
         if r.status_code not in (200, 302):
             raise AssertionError(f"approving {user} at /hub/authorize: HTTP {r.status_code}")
 

@@ -40,6 +40,7 @@ class Mutant:
     select: str | None = None           # -k: the steps' checks that can see it (saves time)
     build: tuple[str, ...] = ()         # images/build.py names to build from the scratch copy
     smoke: bool = False                 # also run by .ci/run
+    stack: str = "compose"              # --stack the steps run against
 
 
 def _tag(mutant_id: str) -> str:
@@ -106,6 +107,10 @@ MUTANTS: tuple[Mutant, ...] = (
            "hub config", ("R2",), ((CONFIG, 'c.DockerSpawner.extra_host_config = {"security_opt": '
                                             '["no-new-privileges"], "cap_drop": ["ALL"]}',
                                     "c.DockerSpawner.extra_host_config = {}"),), select="unprivileged"),
+    Mutant("r7-no-hsts", "the production proxy sends no Strict-Transport-Security header", "compose file", ("R7",),
+           (("stack/production/nginx/jupyterhub.conf.template",
+             'add_header Strict-Transport-Security "max-age=63072000; includeSubDomains" always;', ""),),
+           select="hsts", stack="production"),
     Mutant("r3-servers-die-with-the-hub", "a hub restart stops every user server (cleanup_servers)", "hub config",
            ("R3",), ((CONFIG, "c.JupyterHub.cleanup_servers = False", "c.JupyterHub.cleanup_servers = True"),),
            select="hub_restart"),
@@ -205,6 +210,8 @@ def run_mutant(mutant: Mutant, reports: Path) -> Outcome:
                    f"--html={outdir / 'pytest-report.html'}", f"--output={outdir / 'artifacts'}"]
             if mutant.select:
                 cmd += ["-k", mutant.select]
+            if mutant.stack != "compose":
+                cmd += ["--stack", mutant.stack]
             proc = subprocess.run(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
             log.close()
             if proc.returncode == pytest_no_tests:

@@ -67,6 +67,7 @@ STEPS: dict[str, str] = {
     "R4": "Security 4: Hardened (Production) Mode",
     "R5": "Security 5: Secrets",
     "R6": "Security 6: Known Advisories",
+    "R7": "Production: TLS, Database, Culler, Metrics, Hardening",
 }
 
 # The reliability and security section's counts, in the report's order. Tests add to them

@@ -28,7 +28,6 @@ from acceptance.settings import (
     COMPOSE_FILE,
     HARNESS_STACK_ENV,
     PROFILES_FILE,
-    STACK_DIR,
     platform_profiles,
 )
 from images.build import HUB_IMAGE
@@ -67,6 +66,7 @@ class StackRun(Deployment):
     own = True
     kind = "compose"
     kind_text = "stack/docker-compose.yml on one host"
+    compose_file = COMPOSE_FILE
 
     def __init__(self, run_id: str | None = None, port: int | None = None, extra_env: dict[str, str] | None = None,
                  extra_profiles: list[dict] | None = None):
@@ -92,7 +92,7 @@ class StackRun(Deployment):
             self.env["PROFILES_HOST_FILE"] = str(profiles_file)
         env_file = Path(self._env_dir.name) / "stack.env"
         env_file.write_text("".join(f"{k}={v}\n" for k, v in self.env.items()))
-        self.compose = DockerCompose(context=str(STACK_DIR), compose_file_name=COMPOSE_FILE.name,
+        self.compose = DockerCompose(context=str(self.compose_file.parent), compose_file_name=self.compose_file.name,
                                      env_file=str(env_file), wait=False, pull=False, build=False)
         self.started = False
         self.hub_container_name = f"{self.prefix}jupyterhub-hub"
@@ -120,13 +120,17 @@ class StackRun(Deployment):
             detail = getattr(exc, "stderr", b"") or b""
             raise StackError(f"`docker compose up` failed: {detail.decode(errors='replace')[-2000:] or exc}") from exc
         self.started = True
+        self.before_ready()
         self.wait_until_ready()
         self.first_secrets = self.secrets()
+
+    def before_ready(self) -> None:
+        """What a variant does between `compose up` and the wait for the hub API (nothing here)."""
 
     def compose_down_up(self) -> None:
         """`docker compose down` (without -v: volumes stay) then `up -d`, as an operator would."""
         for args in (["down"], ["up", "-d"]):
-            proc = subprocess.run([*self.compose.compose_command_property, *args], cwd=STACK_DIR,
+            proc = subprocess.run([*self.compose.compose_command_property, *args], cwd=self.compose_file.parent,
                                   capture_output=True, text=True)
             if proc.returncode != 0:
                 raise StackError(f"`docker compose {' '.join(args)}` failed: {proc.stderr[-2000:]}")

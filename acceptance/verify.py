@@ -26,14 +26,19 @@ SCOPE_MARKERS = {
     "own_stack": "compares the deployment with this checkout: only for the stack the harness builds and starts",
     "swarm": "beyond the checklist: a swarm run covers the checklist and the marked checks; the other reliability "
              "and security checks run on the compose stack",
+    "production": "of the production stack only (TLS proxy, PostgreSQL, culler, metrics): --stack production",
 }
+# a production run: the checklist, these reliability and security steps, and the checks marked `production`;
+# the others run on the compose stack
+PRODUCTION_STEPS = ("R6", "R7")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.getgroup("acceptance").addoption(
-        "--stack", choices=("compose", "swarm"), default="compose",
-        help="how the harness deploys the platform it verifies: compose (one host, the default) or swarm "
-             "(stack/swarm/ on this host's swarm; a host in none is made a single-node swarm for the run)")
+        "--stack", choices=("compose", "swarm", "production"), default="compose",
+        help="how the harness deploys the platform it verifies: compose (one host, the default), swarm "
+             "(stack/swarm/ on this host's swarm; a host in none is made a single-node swarm for the run) or "
+             "production (stack/production/: TLS proxy, PostgreSQL, culler, metrics, hardened auth)")
     g = parser.getgroup("verify", "verify a running deployment by its URL")
     g.addoption("--hub-url", metavar="URL", help="verify the deployment at URL instead of starting one")
     g.addoption("--docker-host", action="store_true",
@@ -88,13 +93,20 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def out_of_scope(item: pytest.Item, m: RunMode) -> str | None:
     """Why `item` is not part of this run's mode (None: it is)."""
-    if item.get_closest_marker("https_only") and not (m.hub_url or "").startswith("https://"):
+    https = (m.hub_url or "").startswith("https://") or (not m.verify and m.stack == "production")
+    if item.get_closest_marker("https_only") and not https:
         return "served over HTTP: no TLS certificate to check"
-    if m.stack == "swarm" and not item.get_closest_marker("swarm"):
+    if item.get_closest_marker("production") and (m.verify or m.stack != "production"):
+        return SCOPE_MARKERS["production"]
+    if m.stack in ("swarm", "production"):
         from acceptance.report.plugin import step_of
 
-        if (step_of(item) or "").startswith("R"):
+        step = step_of(item) or ""
+        if m.stack == "swarm" and not item.get_closest_marker("swarm") and step.startswith("R"):
             return SCOPE_MARKERS["swarm"]
+        if m.stack == "production" and step.startswith("R") and step not in PRODUCTION_STEPS:
+            return (f"beyond the checklist: a production run covers the checklist and {', '.join(PRODUCTION_STEPS)};"
+                    " the other reliability and security checks run on the compose stack")
     if not m.verify:
         return None
     if item.get_closest_marker("own_stack"):

@@ -3,7 +3,9 @@
 # variables with defaults that give the deployment the specification describes.
 import os
 import secrets
+import sys
 from pathlib import Path
+from urllib.parse import quote
 
 from jhub_platform.auth import USERNAME_PATTERN
 from jhub_platform.compat import patch_nativeauthenticator_statsd
@@ -48,7 +50,31 @@ c.JupyterHub.hub_ip = "0.0.0.0"
 # harmless once a release honours hub_ip with hub_connect_url.
 c.JupyterHub.hub_bind_url = "http://0.0.0.0:8081"
 c.JupyterHub.hub_connect_url = env("HUB_CONNECT_URL", "http://hub:8081")
-c.JupyterHub.db_url = f"sqlite:///{DATA_DIR}/jupyterhub.sqlite"
+
+
+def database_url() -> str:
+    """DATABASE_URL as given; else PostgreSQL at POSTGRES_HOST (the production stack's db container: user,
+    database, password from POSTGRES_PASSWORD or the file the db container generated it into); else SQLite
+    in the hub's volume (the compose and swarm stacks)."""
+    if env("DATABASE_URL", ""):
+        return env("DATABASE_URL", "")
+    host = env("POSTGRES_HOST", "")
+    if not host:
+        return f"sqlite:///{DATA_DIR}/jupyterhub.sqlite"
+    password = env("POSTGRES_PASSWORD", "")
+    password_file = Path(env("POSTGRES_PASSWORD_FILE", "/run/postgresql-secret/password"))
+    if not password and password_file.is_file():
+        password = password_file.read_text().strip()
+    user, db = env("POSTGRES_USER", "jupyterhub"), env("POSTGRES_DB", "jupyterhub")
+    # psycopg2 (images/hub/requirements.txt) named: SQLAlchemy 2.1 takes psycopg 3 for a bare postgresql://
+    port = env("POSTGRES_PORT", "5432")
+    return f"postgresql+psycopg2://{quote(user)}:{quote(password, safe='')}@{host}:{port}/{quote(db)}"
+
+
+c.JupyterHub.db_url = database_url()
+if c.JupyterHub.db_url.startswith("postgresql"):
+    # a connection the database dropped (a PostgreSQL restart) is replaced, not handed to a request
+    c.JupyterHub.db_kwargs = {"pool_pre_ping": True}
 # both secrets are generated on first start in the volume: JupyterHub writes the cookie secret,
 # the proxy token is ours (else it changes at every start)
 c.JupyterHub.cookie_secret_file = str(DATA_DIR / "jupyterhub_cookie_secret")
@@ -58,6 +84,36 @@ c.JupyterHub.allow_named_servers = True
 c.JupyterHub.admin_access = True
 # keep user servers running across hub restarts (the hub re-attaches to them)
 c.JupyterHub.cleanup_servers = False
+
+# --- hub services: idle culler, metrics ------------------------------------------
+# /hub/metrics only with a token that has read:metrics (JupyterHub's default, stated)
+c.JupyterHub.authenticate_prometheus = True
+services, roles = [], []
+if env_bool("CULL_IDLE", False):
+    # jupyterhub-idle-culler stops servers idle for CULL_IDLE_TIMEOUT seconds, checking every CULL_EVERY;
+    # users are never deleted, so its role has the narrowest scopes its README lists for culling servers
+    CULL_IDLE_TIMEOUT = int(env("CULL_IDLE_TIMEOUT", "3600"))
+    CULL_EVERY = int(env("CULL_EVERY", str(min(300, max(CULL_IDLE_TIMEOUT // 4, 5)))))
+    cull_command = [sys.executable, "-m", "jupyterhub_idle_culler",
+                    f"--timeout={CULL_IDLE_TIMEOUT}", f"--cull-every={CULL_EVERY}"]
+    services.append({"name": "idle-culler", "command": cull_command})
+    roles.append({"name": "idle-culler", "services": ["idle-culler"],
+                  "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"]})
+    # activity must reach the hub well within the timeout: the proxy's routes are read, and user servers
+    # report, at a quarter of it (JupyterHub's default: every 5 minutes)
+    ACTIVITY_INTERVAL = min(300, max(CULL_IDLE_TIMEOUT // 4, 5))
+    c.JupyterHub.last_activity_interval = ACTIVITY_INTERVAL
+    c.Spawner.environment = {"JUPYTERHUB_ACTIVITY_INTERVAL": str(ACTIVITY_INTERVAL)}
+if env_bool("METRICS_SERVICE", False):
+    # a service whose token reads the metrics and nothing else: METRICS_API_TOKEN, or one made on first
+    # start in the hub's volume (a Prometheus scrapes /hub/metrics with it)
+    metrics_token = env("METRICS_API_TOKEN", "")
+    if not metrics_token and DATA_DIR.is_dir():
+        metrics_token = persistent_secret(DATA_DIR / "metrics_api_token")
+    services.append({"name": "metrics", "api_token": metrics_token or None})
+    roles.append({"name": "metrics", "services": ["metrics"], "scopes": ["read:metrics"]})
+c.JupyterHub.services = services
+c.JupyterHub.load_roles = roles
 
 # --- authentication -------------------------------------------------------------
 # bootstrap (default): anyone may sign up and log in; production: sign-up closed,
@@ -108,6 +164,8 @@ c.DockerSpawner.pull_policy = env("IMAGE_PULL_POLICY", "never")
 c.DockerSpawner.allowed_images = []
 # user containers: non-root (the image's user), no new privileges, no capabilities, no Docker socket
 c.DockerSpawner.extra_host_config = {"security_opt": ["no-new-privileges"], "cap_drop": ["ALL"]}
+# and at most USER_PIDS_LIMIT processes and threads each (a fork bomb stays inside its container)
+c.DockerSpawner.extra_host_config["pids_limit"] = int(env("USER_PIDS_LIMIT", "1024"))
 c.DockerSpawner.extra_create_kwargs = {"labels": {"org.jupyterhub.platform.prefix": NAME_PREFIX or "-"}}
 
 # SPAWNER_BACKEND: "docker" (one host: a container per server) or "swarm" (stack/swarm/: a swarm service

@@ -16,12 +16,14 @@ def dockerfile_targets(dockerfile: str) -> set[str]:
     return set(re.findall(r"^FROM\s+\S+\s+AS\s+(\S+)", text, flags=re.MULTILINE | re.IGNORECASE))
 
 
-def test_image_specs_hub_first_then_singleuser_images():
+def test_image_specs_hub_first_then_singleuser_images_then_production_ones():
     assert [(s.name, s.tag) for s in build.image_specs()] == [
         ("hub", build.HUB_IMAGE),
         ("uv-lab", "local/uv-lab:latest"),
         ("uv-vscode", "local/uv-vscode:latest"),
         ("uv-marimo", "local/uv-marimo:latest"),
+        ("proxy", "local/jupyterhub-proxy:latest"),
+        ("db", "local/jupyterhub-db:latest"),
     ]
 
 

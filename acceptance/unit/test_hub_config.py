@@ -53,8 +53,37 @@ def test_lockout_from_env(hub_config):
 
 def test_defaults_user_containers_hardened_and_images_never_pulled(hub_config):
     docker = hub_config()["DockerSpawner"]
-    assert docker["extra_host_config"] == {"security_opt": ["no-new-privileges"], "cap_drop": ["ALL"]}
+    assert docker["extra_host_config"] == {"security_opt": ["no-new-privileges"], "cap_drop": ["ALL"],
+                                           "pids_limit": 1024}
     assert docker["pull_policy"] == "never"
+
+
+def test_database_sqlite_by_default_postgresql_with_a_host(hub_config, tmp_path):
+    assert hub_config()["JupyterHub"]["db_url"].startswith("sqlite:///")
+    password = tmp_path / "password"
+    password.write_text("p@ss/word\n")
+    hub = hub_config(POSTGRES_HOST="db", POSTGRES_PASSWORD_FILE=str(password))["JupyterHub"]
+    assert hub["db_url"] == "postgresql+psycopg2://jupyterhub:p%40ss%2Fword@db:5432/jupyterhub"
+    assert hub["db_kwargs"] == {"pool_pre_ping": True}
+    assert hub_config(DATABASE_URL="sqlite:///x.db")["JupyterHub"]["db_url"] == "sqlite:///x.db"
+
+
+def test_no_hub_services_by_default(hub_config):
+    hub = hub_config()["JupyterHub"]
+    assert (hub["services"], hub["load_roles"], hub["authenticate_prometheus"]) == ([], [], True)
+
+
+def test_culler_and_metrics_services_with_the_narrowest_scopes(hub_config):
+    hub = hub_config(CULL_IDLE="true", METRICS_SERVICE="true", METRICS_API_TOKEN="t0ken")["JupyterHub"]
+    culler, metrics = hub["services"]
+    assert culler["command"][-2:] == ["--timeout=3600", "--cull-every=300"]
+    assert metrics == {"name": "metrics", "api_token": "t0ken"}
+    assert {r["name"]: sorted(r["scopes"]) for r in hub["load_roles"]} == {
+        "idle-culler": ["delete:servers", "list:users", "read:servers", "read:users:activity"],
+        "metrics": ["read:metrics"]}
+    short = hub_config(CULL_IDLE="true", CULL_IDLE_TIMEOUT="60")
+    assert short["JupyterHub"]["services"][0]["command"][-2:] == ["--timeout=60", "--cull-every=15"]
+    assert short["JupyterHub"]["last_activity_interval"] == 15
 
 
 def test_proxy_token_is_made_once_in_the_data_dir_and_kept(hub_config, tmp_path):

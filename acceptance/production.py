@@ -1,0 +1,111 @@
+"""One test run's copy of the production stack (`--stack production`): stack/production/docker-compose.yml
+under the run's compose project and name prefix: nginx terminating TLS on a free loopback port (and the HTTP
+redirect on another), PostgreSQL as the hub's database, the idle culler and the metrics service, hardened auth.
+
+The proxy generates a self-signed pair on first start; the run reads the certificate from the proxy's volume
+and verifies the hub's TLS with it (the run's CA bundle), as an operator's client would trust it. A second
+production stack can be given the first one's pair as operator-supplied files (`tls_from`)."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from docker.errors import NotFound
+
+from acceptance import mode
+from acceptance.deployment import StackError
+from acceptance.polling import wait_for
+from acceptance.settings import STACK_DIR
+from acceptance.stack import StackRun, free_port
+from images.build import PRODUCTION_IMAGES
+
+PRODUCTION_DIR = STACK_DIR / "production"
+TLS_FILES = ("tls.crt", "tls.key")
+
+
+class ProductionRun(StackRun):
+    kind = "production"
+    kind_text = "stack/production/ on one host: TLS proxy, PostgreSQL, idle culler, metrics, hardened auth"
+    compose_file = PRODUCTION_DIR / "docker-compose.yml"
+
+    def __init__(self, *args, tls_from: ProductionRun | None = None, extra_env: dict[str, str] | None = None,
+                 **kwargs):
+        http_port = free_port()
+        super().__init__(*args, extra_env={"HTTP_PORT": str(http_port), **(extra_env or {})}, **kwargs)
+        self.env.pop("HUB_BIND")
+        self.env["HTTPS_PORT"] = self.env.pop("HUB_PORT")
+        self.env["HTTPS_BIND"] = "127.0.0.1"
+        self.http_port = http_port
+        self.hub_url = f"https://127.0.0.1:{self.port}"
+        self.proxy_container_name = f"{self.prefix}jupyterhub-proxy"
+        self.db_container_name = f"{self.prefix}jupyterhub-db"
+        self.tls_dir = Path(self._env_dir.name) / "tls"   # the certificate the run trusts (and, for tls_from, serves)
+        self.tls_dir.mkdir(mode=0o700)
+        self.ca_bundle = self.tls_dir / "tls.crt"
+        if tls_from is not None:   # the operator's own pair, mounted from a host folder
+            for name in TLS_FILES:
+                shutil.copyfile(tls_from.tls_dir / name, self.tls_dir / name)
+            self.env["TLS_DIR"] = str(self.tls_dir)
+        self._write_env_file()
+
+    def _write_env_file(self) -> None:
+        (Path(self._env_dir.name) / "stack.env").write_text("".join(f"{k}={v}\n" for k, v in self.env.items()))
+
+    def check_images(self) -> None:
+        super().check_images()
+        missing = [t for t in PRODUCTION_IMAGES.values() if not self._image_exists(t)]
+        if missing:
+            raise StackError(f"image(s) missing: {', '.join(missing)}; build them with `nox -s images -- proxy db`")
+
+    def before_ready(self) -> None:
+        if "TLS_DIR" not in self.env:
+            wait_for(self._copy_generated_pair, timeout=30, what="the proxy's self-signed certificate")
+            # what the run's https clients verify the hub with (a stack given this pair serves the same)
+            mode.current.ca_bundle = str(self.ca_bundle)
+
+    def _copy_generated_pair(self) -> bool:
+        try:
+            proxy = self.proxy()
+        except NotFound:
+            return False
+        for name in TLS_FILES:
+            result = proxy.exec_run(["cat", f"/etc/nginx/tls/{name}"])
+            if result.exit_code != 0 or not result.output.strip():
+                return False
+            (self.tls_dir / name).write_bytes(result.output)
+        return True
+
+    # --- the stack's own containers --------------------------------------------------------
+    def proxy(self):
+        return self.docker.containers.get(self.proxy_container_name)
+
+    def db(self):
+        return self.docker.containers.get(self.db_container_name)
+
+    def publisher(self):
+        """The only published container: the TLS proxy."""
+        return self.proxy()
+
+    def infrastructure_containers(self) -> set[str]:
+        return {self.hub_container_name, self.proxy_container_name, self.db_container_name}
+
+    def user_containers(self):
+        return [c for c in self.containers() if c.name not in self.infrastructure_containers()]
+
+    def script(self, name: str, *args: str, cwd: Path | None = None) -> str:
+        """Run stack/production/NAME.sh as an operator would (the run's compose project and settings)."""
+        env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "DOCKER_HOST", "LANG", "HUB_IMAGE")}
+        proc = subprocess.run(["bash", str(PRODUCTION_DIR / f"{name}.sh"), *args], cwd=cwd or self._env_dir.name,
+                              env={**env, **self.env}, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise StackError(f"`{name}.sh {' '.join(args)}` failed: {(proc.stderr or proc.stdout)[-2000:]}")
+        return proc.stdout
+
+    def restart_db(self) -> None:
+        """Restart the database container and wait until it is healthy again and the hub answers."""
+        self.db().restart(timeout=20)
+        wait_for(lambda: self.db().attrs["State"].get("Health", {}).get("Status") == "healthy", timeout=60,
+                 what="the database to be healthy again")
+        self.wait_until_ready()

@@ -1,0 +1,5 @@
+#!/bin/sh
+# Health check: PostgreSQL accepts connections to the hub's database.
+set -eu
+. /usr/local/lib/db-env.sh
+exec pg_isready -q -h "$SOCKET_DIR" -d "$POSTGRES_DB" -U "$POSTGRES_USER"
