@@ -16,3 +16,13 @@ c.ServerProxy.servers = {
         "launcher_entry": {"enabled": True, "title": "Marimo", "path_info": "proxy/marimo/"},
     },
 }
+
+# JupyterHub 6.1.1 reaches the hub through aiohttp, which resolves names with aiodns (c-ares) when it is
+# installed (jupyterhub requires it); c-ares caches an answer for its DNS TTL (600 s from Docker's DNS), so a
+# hub restarted with a new address was unreachable from running servers for minutes (seen on the swarm stack;
+# the same c-ares cache: home-assistant/core#175239). Resolve with the OS (aiohttp's own 10 s cache stays).
+# Remove when JupyterHub's HTTP client takes a resolver option or pycares stops caching by default.
+import aiohttp.connector  # noqa: E402
+import aiohttp.resolver  # noqa: E402
+
+aiohttp.connector.DefaultResolver = aiohttp.resolver.ThreadedResolver
