@@ -4,7 +4,11 @@ redirect on another), PostgreSQL as the hub's database, the idle culler and the 
 
 The proxy generates a self-signed pair on first start; the run reads the certificate from the proxy's volume
 and verifies the hub's TLS with it (the run's CA bundle), as an operator's client would trust it. A second
-production stack can be given the first one's pair as operator-supplied files (`tls_from`)."""
+production stack can be given the first one's pair as operator-supplied files (`tls_from`).
+
+The firewall service's rule (no cloud metadata from the user network) is the one thing a run changes on the
+host outside Docker's objects: the service removes it when it stops; clean-up removes it if it was kept
+(containers still on the bridge then) and checks that it is gone."""
 from __future__ import annotations
 
 import os
@@ -38,9 +42,14 @@ class ProductionRun(StackRun):
         self.env["HTTPS_PORT"] = self.env.pop("HUB_PORT")
         self.env["HTTPS_BIND"] = "127.0.0.1"
         self.http_port = http_port
+        # the user network's bridge interface, named after the run (at most 15 characters: a Linux interface name)
+        self.user_bridge = self.env.setdefault("USER_BRIDGE", f"{self.project}-u")
+        if len(self.user_bridge) > 15:
+            raise StackError(f"USER_BRIDGE {self.user_bridge!r} is longer than 15 characters")
         self.hub_url = f"https://127.0.0.1:{self.port}"
         self.proxy_container_name = f"{self.prefix}jupyterhub-proxy"
         self.db_container_name = f"{self.prefix}jupyterhub-db"
+        self.firewall_container_name = f"{self.prefix}jupyterhub-firewall"
         self.tls_dir = Path(self._env_dir.name) / "tls"   # the certificate the run trusts (and, for tls_from, serves)
         self.tls_dir.mkdir(mode=0o700)
         self.ca_bundle = self.tls_dir / "tls.crt"
@@ -57,7 +66,8 @@ class ProductionRun(StackRun):
         super().check_images()
         missing = [t for t in PRODUCTION_IMAGES.values() if not self._image_exists(t)]
         if missing:
-            raise StackError(f"image(s) missing: {', '.join(missing)}; build them with `nox -s images -- proxy db`")
+            raise StackError(f"image(s) missing: {', '.join(missing)}; "
+                             "build them with `nox -s images -- proxy db firewall`")
 
     def before_ready(self) -> None:
         if "TLS_DIR" not in self.env:
@@ -89,7 +99,8 @@ class ProductionRun(StackRun):
         return self.proxy()
 
     def infrastructure_containers(self) -> set[str]:
-        return {self.hub_container_name, self.proxy_container_name, self.db_container_name}
+        return {self.hub_container_name, self.proxy_container_name, self.db_container_name,
+                self.firewall_container_name}
 
     def user_containers(self):
         return [c for c in self.containers() if c.name not in self.infrastructure_containers()]
@@ -109,3 +120,38 @@ class ProductionRun(StackRun):
         wait_for(lambda: self.db().attrs["State"].get("Health", {}).get("Status") == "healthy", timeout=60,
                  what="the database to be healthy again")
         self.wait_until_ready()
+
+    # --- the host's firewall rule -------------------------------------------------------------
+    def firewall(self, command: str) -> tuple[int, str]:
+        """Run the firewall image's `firewall-rule COMMAND` (check, remove, show) on the host with the run's
+        settings, as the stack's service runs it; returns its exit status and output."""
+        environment = {k: self.env[k] for k in ("USER_BRIDGE", "CLOUD_METADATA_ADDRESS") if self.env.get(k)}
+        if self.env.get("FIREWALL_IPTABLES"):
+            environment["IPTABLES"] = self.env["FIREWALL_IPTABLES"]
+        container = self.docker.containers.run(
+            self.firewall_image, [command], name=f"{self.prefix}firewall-{command}", detach=True,
+            network_mode="host", cap_drop=["ALL"], cap_add=["NET_ADMIN", "NET_RAW"],
+            security_opt=["no-new-privileges:true"], read_only=True, tmpfs={"/run": ""}, environment=environment)
+        try:
+            status = container.wait(timeout=60)["StatusCode"]
+            return status, container.logs().decode(errors="replace")
+        finally:
+            container.remove(force=True)
+
+    @property
+    def firewall_image(self) -> str:
+        return self.env.get("FIREWALL_IMAGE") or PRODUCTION_IMAGES["firewall"]
+
+    def firewall_rule_present(self) -> bool:
+        """Whether the run's rule is in the host's DOCKER-USER chain (never, without the firewall image)."""
+        return self._image_exists(self.firewall_image) and self.firewall("check")[0] == 0
+
+    def undo_host_changes(self) -> list[str]:
+        if not self.firewall_rule_present():
+            return []
+        status, output = self.firewall("remove")
+        return [] if status == 0 else [f"firewall-rule remove exited {status}: {output[-1000:]}"]
+
+    def leftovers(self) -> list[str]:
+        rule = [f"iptables rule in DOCKER-USER for {self.user_bridge}"] if self.firewall_rule_present() else []
+        return super().leftovers() + rule

@@ -147,6 +147,10 @@ class StackRun(Deployment):
     def leftovers(self) -> list[str]:
         return [f"{kind} {obj.name}" for kind, obj in self._run_objects()]
 
+    def undo_host_changes(self) -> list[str]:
+        """Undo what the run changed on the host beyond Docker objects (nothing here); returns errors."""
+        return []
+
     def down(self) -> None:
         """Remove everything of this run and check that nothing is left."""
         errors = []
@@ -167,6 +171,7 @@ class StackRun(Deployment):
             errors.append(f"docker compose down: {getattr(exc, 'stderr', b'').decode(errors='replace') or exc}")
         for kind, obj in list(self._run_objects()):   # whatever compose did not remove
             remove(kind, obj)
+        errors += self.undo_host_changes()
         self._env_dir.cleanup()
         left = self.leftovers()
         if left or errors:

@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 """Build the platform's images: the hub and the single-user images that the profiles in
 stack/profiles.yaml name (one Dockerfile target per image), then the production stack's reverse
-proxy (nginx) and database (PostgreSQL), which only stack/production/ uses.
+proxy (nginx), database (PostgreSQL) and firewall (iptables), which only stack/production/ uses.
 
     python images/build.py                 # build all (layer cache makes rebuilds cheap)
     python images/build.py --missing-only  # build only images that do not exist yet
     python images/build.py uv-lab hub      # build some
-    python images/build.py proxy db        # the production stack's own images
+    python images/build.py proxy db firewall  # the production stack's own images
 
 The base image is the build argument BASE_IMAGE: $BASE_IMAGE if set, else the public
 default when it is present locally, else the local one that stack/provision-host.sh
@@ -34,7 +34,8 @@ from jhub_platform.profiles import load_profiles  # noqa: E402
 PROFILES_FILE = ROOT / "stack" / "profiles.yaml"
 HUB_IMAGE = "local/jupyterhub-hub:latest"
 # stack/production/ only (the compose and swarm stacks never need them): tag -> Dockerfile folder
-PRODUCTION_IMAGES = {"proxy": "local/jupyterhub-proxy:latest", "db": "local/jupyterhub-db:latest"}
+PRODUCTION_IMAGES = {"proxy": "local/jupyterhub-proxy:latest", "db": "local/jupyterhub-db:latest",
+                     "firewall": "local/jupyterhub-firewall:latest"}
 PUBLIC_BASE_IMAGE = "debian:bookworm-slim"
 LOCAL_BASE_IMAGE = "local/debian-base:bookworm"
 DEFAULT_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"

@@ -24,6 +24,7 @@ def test_image_specs_hub_first_then_singleuser_images_then_production_ones():
         ("uv-marimo", "local/uv-marimo:latest"),
         ("proxy", "local/jupyterhub-proxy:latest"),
         ("db", "local/jupyterhub-db:latest"),
+        ("firewall", "local/jupyterhub-firewall:latest"),
     ]
 
 
