@@ -41,7 +41,7 @@ class Timeouts:
 
 # Settings every stack the harness starts gets on top of the platform's defaults: a short
 # account lock, so that R1 can show the lock lifting (the platform's default is 600 s).
-HARNESS_STACK_ENV = {"LOGIN_LOCK_SECONDS": "15", "CLOUD_METADATA_ADDRESS": "none"}
+HARNESS_STACK_ENV = {"LOGIN_LOCK_SECONDS": "15"}
 
 
 # The specification's phases and checklist steps: id -> title. Tests carry a marker
