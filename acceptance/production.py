@@ -72,8 +72,10 @@ class ProductionRun(StackRun):
     def before_ready(self) -> None:
         if "TLS_DIR" not in self.env:
             wait_for(self._copy_generated_pair, timeout=30, what="the proxy's self-signed certificate")
-            # what the run's https clients verify the hub with (a stack given this pair serves the same)
-            mode.current.ca_bundle = str(self.ca_bundle)
+            # what the run's https clients verify the hub with (a stack given this pair serves the same); the
+            # first stack's only: a second one (P2's bad setting) is removed, and its file with it, mid-run
+            if not (mode.current.ca_bundle and Path(mode.current.ca_bundle).exists()):
+                mode.current.ca_bundle = str(self.ca_bundle)
 
     def _copy_generated_pair(self) -> bool:
         try:
