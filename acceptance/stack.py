@@ -114,15 +114,19 @@ class StackRun(Deployment):
 
     def up(self) -> None:
         self.check_images()
+        self.start_stack()
+        self.started = True
+        self.before_ready()
+        self.wait_until_ready()
+        self.first_secrets = self.secrets()
+
+    def start_stack(self) -> None:
+        """Start the stack's containers (`docker compose up`)."""
         try:
             self.compose.start()
         except Exception as exc:  # CalledProcessError from docker compose
             detail = getattr(exc, "stderr", b"") or b""
             raise StackError(f"`docker compose up` failed: {detail.decode(errors='replace')[-2000:] or exc}") from exc
-        self.started = True
-        self.before_ready()
-        self.wait_until_ready()
-        self.first_secrets = self.secrets()
 
     def before_ready(self) -> None:
         """What a variant does between `compose up` and the wait for the hub API (nothing here)."""
@@ -151,26 +155,27 @@ class StackRun(Deployment):
         """Undo what the run changed on the host beyond Docker objects (nothing here); returns errors."""
         return []
 
+    @staticmethod
+    def remove(kind: str, obj, errors: list[str]) -> None:
+        """Remove a container (forced), volume or network; a failure is added to `errors`."""
+        try:
+            obj.remove() if kind == "network" else obj.remove(force=True)
+        except NotFound:
+            pass
+        except Exception as exc:  # noqa: BLE001 - collected, reported by the caller
+            errors.append(f"remove {kind} {obj.name}: {exc}")
+
     def down(self) -> None:
         """Remove everything of this run and check that nothing is left."""
         errors = []
-
-        def remove(kind, obj):
-            try:
-                obj.remove() if kind == "network" else obj.remove(force=True)
-            except NotFound:
-                pass
-            except Exception as exc:  # noqa: BLE001 - collected, reported below
-                errors.append(f"remove {kind} {obj.name}: {exc}")
-
         for c in self.user_containers():   # first: they hold the network and user volumes
-            remove("container", c)
+            self.remove("container", c, errors)
         try:
             self.compose.stop(down=True)   # hub, network, data volume
         except Exception as exc:  # noqa: BLE001
             errors.append(f"docker compose down: {getattr(exc, 'stderr', b'').decode(errors='replace') or exc}")
         for kind, obj in list(self._run_objects()):   # whatever compose did not remove
-            remove(kind, obj)
+            self.remove(kind, obj, errors)
         errors += self.undo_host_changes()
         self._env_dir.cleanup()
         left = self.leftovers()

@@ -81,14 +81,10 @@ class SwarmRun(StackRun):
     def _process_env() -> dict[str, str]:
         return {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "DOCKER_HOST", "LANG")}
 
-    def up(self) -> None:
-        self.check_images()
+    def start_stack(self) -> None:
         SwarmHost.join(self.docker)
         self._joined = True
         self._deploy()
-        self.started = True
-        self.wait_until_ready()
-        self.first_secrets = self.secrets()
 
     def compose_down_up(self) -> None:
         raise NotImplementedError("the swarm stack has no `docker compose down`/`up`: see deploy.sh rm")
@@ -103,13 +99,17 @@ class SwarmRun(StackRun):
         except NotFound:
             return []
 
-    def hub(self):
-        running = [t for t in self.hub_tasks() if t["Status"]["State"] == "running"
-                   and t["Status"].get("ContainerStatus", {}).get("ContainerID")]
-        if not running:
-            raise NotFound(f"no running task of the service {self.hub_service_name}")
-        newest = max(running, key=lambda t: t["CreatedAt"])
+    def task_container(self, tasks: list[dict], service: str):
+        """The container of the newest of `tasks` that has one (NotFound: none has)."""
+        with_container = [t for t in tasks if t["Status"].get("ContainerStatus", {}).get("ContainerID")]
+        if not with_container:
+            raise NotFound(f"the service {service} has no running task")
+        newest = max(with_container, key=lambda t: t["CreatedAt"])
         return self.docker.containers.get(newest["Status"]["ContainerStatus"]["ContainerID"])
+
+    def hub(self):
+        running = [t for t in self.hub_tasks() if t["Status"]["State"] == "running"]
+        return self.task_container(running, self.hub_service_name)
 
     def hub_state(self) -> str:
         tasks = sorted(self.hub_tasks(), key=lambda t: t["CreatedAt"])
@@ -119,9 +119,10 @@ class SwarmRun(StackRun):
         """Tasks of the hub that failed (a crashing hub is restarted by the swarm as a new task)."""
         return sum(t["Status"]["State"] in ("failed", "rejected") for t in self.hub_tasks())
 
-    def hub_logs(self, tail: int | str = "all") -> str:
+    def hub_logs(self, tail: int | str = "all", since: int | None = None) -> str:
         try:
-            lines = self.hub_service().logs(stdout=True, stderr=True, tail=tail)
+            lines = self.hub_service().logs(stdout=True, stderr=True, tail=tail,
+                                            **({"since": since} if since is not None else {}))
         except NotFound:
             return "(hub service not found)"
         return b"".join(lines).decode(errors="replace")
@@ -168,11 +169,7 @@ class SwarmRun(StackRun):
     def server_container(self, ident: str):
         """The running container of the service `ident` (a server's state names its service)."""
         service = self.docker.services.get(ident)
-        tasks = [t for t in service.tasks(filters={"desired-state": "running"})
-                 if t["Status"].get("ContainerStatus", {}).get("ContainerID")]
-        if not tasks:
-            raise NotFound(f"the service {service.name} has no running task")
-        return self.docker.containers.get(tasks[-1]["Status"]["ContainerStatus"]["ContainerID"])
+        return self.task_container(service.tasks(filters={"desired-state": "running"}), service.name)
 
     def user_containers(self):
         return [c for c in self.containers() if c.labels.get("org.jupyterhub.platform.prefix") == self.prefix]
@@ -204,12 +201,7 @@ class SwarmRun(StackRun):
         except Exception as exc:  # noqa: BLE001 - reported with the rest
             errors.append(str(exc))
         for kind, obj in list(self._run_objects()):
-            try:
-                obj.remove() if kind == "network" else obj.remove(force=True)
-            except NotFound:
-                pass
-            except Exception as exc:  # noqa: BLE001
-                errors.append(f"remove {kind} {obj.name}: {exc}")
+            self.remove(kind, obj, errors)
         self._env_dir.cleanup()
         left = self.leftovers()
         if self._joined:
