@@ -5,7 +5,9 @@ import socket
 import httpx
 import pytest
 
+from acceptance.hub_api import tls_verify
 from acceptance.pages import HomePage
+from acceptance.settings import Timeouts
 from acceptance.stack import StackError, StackRun
 
 pytestmark = pytest.mark.p2
@@ -59,8 +61,8 @@ def test_hub_and_user_servers_share_the_bridge_network(stack, expected, evidence
 
 
 def test_hub_state_lives_in_the_data_volume_and_config_outside_it(stack, expected, evidence):
-    """The data volume is mounted at /srv/jupyterhub and holds the database and cookie secret; the config
-    file is mounted outside it."""
+    """The data volume is mounted at /srv/jupyterhub and holds the hub's state (the SQLite database and the
+    cookie secret); the config file is mounted outside it."""
     infra = expected.infra
     mounts = {m["Destination"]: m for m in stack.hub().attrs["Mounts"]}
     data = mounts.get(infra["data_mount"])
@@ -68,7 +70,8 @@ def test_hub_state_lives_in_the_data_volume_and_config_outside_it(stack, expecte
     assert data and data["Type"] == "volume" and data["Name"] == volume, \
         f"{infra['data_mount']} should be the volume {volume}, is {data}"
     files = stack.hub_exec("ls", infra["data_mount"]).split()
-    assert {"jupyterhub.sqlite", "jupyterhub_cookie_secret"} <= set(files), f"{infra['data_mount']} holds {files}"
+    missing = set(infra["data_files"]) - set(files)
+    assert not missing, f"{infra['data_mount']} lacks {sorted(missing)}: it holds {files}"
     config = mounts.get(infra["config_file"])
     assert config and config["Type"] == "bind", f"{infra['config_file']} is not mounted from outside: {config}"
     evidence.fact("data volume", f"{data['Name']} at {infra['data_mount']}: {', '.join(files)}")
@@ -92,7 +95,7 @@ def test_hub_api_and_proxy_listen_where_the_specification_says(stack, expected, 
     evidence.text("hub start-up log", "\n".join(startup)[:5000])
     missing = [w for w in wanted if w not in log]
     assert not missing, f"the hub log lacks: {missing}"
-    assert httpx.get(f"{stack.hub_url}/hub/health", timeout=10).status_code == 200
+    assert httpx.get(f"{stack.hub_url}/hub/health", timeout=Timeouts.http, verify=tls_verify()).status_code == 200
 
 
 def test_the_spawner_is_profiles_spawner(stack, admin_api, expected, evidence):
