@@ -13,8 +13,8 @@ W, H, LEFT, RIGHT, TOP, BOTTOM = 640, 260, 56, 150, 24, 40
 def _nice_max(v: float) -> float:
     if v <= 0:
         return 1.0
-    for step in (1, 2, 5):
-        for scale in (10 ** e for e in range(-2, 7)):
+    for scale in (10 ** e for e in range(-2, 7)):
+        for step in (1, 2, 5):
             if step * scale >= v:
                 return step * scale
     return v

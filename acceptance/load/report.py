@@ -47,7 +47,8 @@ def verdict(data: dict) -> tuple[str, str]:
     failed = [g for g in runs[0]["gates"] if not g["passed"]]
     if not failed:
         return "PASS", "every gate passed"
-    return "FAIL", "; ".join(f"{g['gate']} = {_s(g['value'])} (limit {_s(g['limit'])}) {g['note']}".strip()
+    return "FAIL", "; ".join(f"{g['gate']}: {g['note']}" if g["limit"] is None else
+                             f"{g['gate']} = {_s(g['value'])} (limit {_s(g['limit'])}) {g['note']}".strip()
                              for g in failed)
 
 

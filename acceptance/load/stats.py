@@ -64,9 +64,10 @@ def failures(records: list[dict]) -> list[dict]:
     """Every failed phase: user, profile, phase, class, message."""
     out = [{"user": r["user"], "profile": r["profile"], "phase": p["phase"], "category": p["category"],
             "error": p["error"]} for r in records for p in r["phases"] if not p["ok"]]
-    out += [{"user": r["user"], "profile": r["profile"], "phase": r["phases"][-1]["phase"] if r["phases"] else "",
+    out += [{"user": r["user"], "profile": r["profile"],
+             "phase": f"after {r['phases'][-1]['phase']}" if r["phases"] else "before login",
              "category": "cut short", "error": "stopped by the run's time limit"}
-            for r in records if r.get("cut_short")]
+            for r in records if r.get("cut_short") and all(p["ok"] for p in r["phases"])]
     return out
 
 

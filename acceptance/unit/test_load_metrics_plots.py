@@ -90,6 +90,11 @@ def test_scatter_is_valid_svg_with_one_circle_per_point():
     assert ET.fromstring(svg).find(f"{SVG}title").text == "t <&>"
 
 
+@pytest.mark.parametrize("value, axis", [(0, 1), (0.3, 0.5), (14.7, 20), (30, 50), (420, 500), (50, 50)])
+def test_axis_ends_on_a_round_number(value, axis):
+    assert plots._nice_max(value) == axis
+
+
 def test_lines_stepped_and_markers():
     svg = plots.lines({"a": [(0, 0), (1, 2), (3, 1)], "b": []}, "t", "x", "y", stepped=True)
     root = ET.fromstring(svg)

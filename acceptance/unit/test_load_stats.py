@@ -54,8 +54,8 @@ def test_summary_failures_and_rate():
                                  "max": 8, "mean": 6.0}
     assert s["spawn"]["vscode"]["failures"] == 1 and s["spawn"]["lab"]["p50"] == 4
     assert s["stop"]["all"]["n"] == 0 and s["stop"]["all"]["p95"] is None
-    assert [(f["user"], f["category"]) for f in stats.failures(records)] == [("u3", "spawn timeout"),
-                                                                             ("u4", "cut short")]
+    assert [(f["user"], f["category"], f["phase"]) for f in stats.failures(records)] == [
+        ("u3", "spawn timeout", "spawn"), ("u4", "cut short", "before login")]
     assert stats.failure_rate(records) == 50.0
     assert stats.failure_rate([]) == 100.0
 
