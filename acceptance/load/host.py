@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 
@@ -39,12 +40,12 @@ def container_memory(stats: dict) -> tuple[int, int]:
 class HostSampler:
     """Samples every `interval` seconds in a background thread (a greenlet under Locust's gevent) until stop().
 
-    `docker`: a docker client, or None (then containers are not sampled); `prefix`: the containers to sample
-    (their names start with it); `running`: a callable giving the hub's running servers (or None)."""
+    `docker`: a docker client, or None (then containers are not sampled); `match`: the containers to sample
+    (their names contain it); `running`: a callable giving the hub's running servers (or None)."""
 
-    def __init__(self, interval: float, docker=None, prefix: str = "", running: Callable[[], float] | None = None,
+    def __init__(self, interval: float, docker=None, match: str = "", running: Callable[[], float] | None = None,
                  t0: float | None = None):
-        self.interval, self.docker, self.prefix, self.running = interval, docker, prefix, running
+        self.interval, self.docker, self.match, self.running = interval, docker, match, running
         self.t0 = t0 if t0 is not None else time.monotonic()
         self.samples: list[dict] = []
         self.errors: list[str] = []
@@ -76,14 +77,16 @@ class HostSampler:
                "cpu_percent": round(100.0 * (busy - busy0) / (all_ - all0), 1) if all_ > all0 else 0.0,
                "mem_used": mem["MemTotal"] - mem["MemAvailable"], "mem_total": mem["MemTotal"], "containers": {}}
         if self.docker is not None:
-            for c in self.docker.containers.list(filters={"name": self.prefix}):
-                if not c.name.startswith(self.prefix):
-                    continue
+            def stats(c):
                 try:
-                    used, limit = container_memory(c.stats(stream=False, one_shot=True))
-                except Exception:  # noqa: BLE001,S112 - a container that stopped meanwhile
-                    continue
-                out["containers"][c.name] = {"mem": used, "limit": limit}
+                    return c.name, container_memory(c.stats(stream=False, one_shot=True))
+                except Exception:  # noqa: BLE001 - a container that stopped meanwhile
+                    return c.name, None
+            matching = [c for c in self.docker.containers.list(filters={"name": self.match}) if self.match in c.name]
+            with ThreadPoolExecutor(8) as pool:   # 50 containers' stats within one interval
+                for name, mem in pool.map(stats, matching):
+                    if mem is not None:
+                        out["containers"][name] = {"mem": mem[0], "limit": mem[1]}
         if self.running is not None:
             try:
                 out["hub_running_servers"] = self.running()
@@ -116,3 +119,18 @@ def summary(samples: list[dict]) -> dict:
         "containers_at_peak": len(peak_sum["containers"]),
         "per_container": per_container,
     }
+
+
+def memory_by_profile(per_container: dict[str, dict], profile_of_user: dict[str, str]) -> dict[str, dict]:
+    """Each profile's servers' peak memory (largest, mean) beside their limit. A server's container is named
+    ...jupyter-<user> (DockerSpawner's default name)."""
+    out: dict[str, dict] = {}
+    for name, c in per_container.items():
+        user = next((u for u in profile_of_user if name.endswith(f"jupyter-{u}")), None)
+        if user is None:
+            continue
+        p = out.setdefault(profile_of_user[user], {"servers": 0, "peaks": [], "limit": c["limit"]})
+        p["servers"] += 1
+        p["peaks"].append(c["peak_mem"])
+    return {k: {"servers": v["servers"], "peak_max": max(v["peaks"]), "peak_mean": sum(v["peaks"]) / len(v["peaks"]),
+                "limit": v["limit"]} for k, v in sorted(out.items())}

@@ -1,10 +1,8 @@
-"""One simulated user's journey, and the Locust user that runs it once.
-
-Locust (gevent) drives the arrival of users and keeps the statistics: every phase fires Locust's request
-event (request type = phase, name = profile key). What is JupyterHub-specific is written here with sync
-libraries that gevent makes cooperative: the signup and login forms with their _xsrf (requests), the
-spawn's progress event stream, the landing page, the kernel over its websocket (websocket-client).
-Importing this module imports Locust, which monkey-patches the process for gevent."""
+"""One simulated user's journey: what is JupyterHub-specific, written with sync libraries that gevent makes
+cooperative when Locust runs it (acceptance/load/users.py): the signup and login forms with their _xsrf
+(requests), the spawn's progress event stream, the landing page, the kernel over its websocket
+(websocket-client). Every phase is recorded and handed to `fire` (Locust's request event: request type =
+phase, name = profile key). This module does not import Locust."""
 from __future__ import annotations
 
 import itertools
@@ -17,8 +15,6 @@ from urllib.parse import quote
 
 import requests
 import websocket
-from locust import User, constant, task
-from locust.exception import StopUser
 
 from acceptance.load.scenario import Scenario
 from acceptance.load.stats import classify
@@ -252,21 +248,3 @@ class JourneyRun:
             self.http.close()
             self.ctx.records.append(self.record)
         return self.record
-
-
-class JourneyUser(User):
-    """A Locust user that runs one journey and stops; `context` is set on a subclass per run."""
-    abstract = True
-    wait_time = constant(0)
-    context: RunContext | None = None
-
-    @task
-    def once(self) -> None:
-        index = self.context.next_index()
-        if index is not None:
-            JourneyRun(self.context, index, self.environment.events.request.fire).run()
-        raise StopUser()
-
-
-def user_class(ctx: RunContext) -> type[JourneyUser]:
-    return type("LoadUser", (JourneyUser,), {"abstract": False, "context": ctx})

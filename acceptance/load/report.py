@@ -98,6 +98,11 @@ def _run_section(run: dict, profiles: list[str]) -> str:
                    f"({h['mem_peak_percent']} %). At the peak, {h['containers_at_peak']} containers used "
                    f"{_gb(h['containers_peak_mem_sum'])} together; their memory limits add up to "
                    f"{_gb(h['containers_limits_at_peak'])} (limits, not reservations).</p>")
+        if run.get("memory_by_profile"):
+            out.append(_table(["profile", "servers", "largest peak", "mean peak", "limit", "largest peak of limit"],
+                              [[escape(k), m["servers"], _gb(m["peak_max"]), _gb(m["peak_mean"]), _gb(m["limit"]),
+                                f"{100 * m['peak_max'] / m['limit']:.1f} %" if m["limit"] else "-"]
+                               for k, m in run["memory_by_profile"].items()], {0: "l"}))
         rows = [[escape(n), _gb(c["peak_mem"]), _gb(c["limit"]) if c["limit"] < h["mem_total"] else "none",
                  f"{100 * c['peak_mem'] / c['limit']:.1f} %" if c["limit"] < h["mem_total"] else "-"]
                 for n, c in sorted(h["per_container"].items())]
@@ -200,6 +205,8 @@ def console_summary(data: dict) -> str:
             lines.append(f"    host: CPU mean {h['cpu_mean_percent']} % peak {h['cpu_peak_percent']} %, memory peak "
                          f"{_gb(h['mem_peak_used'])} ({h['mem_peak_percent']} %); containers at peak "
                          f"{_gb(h['containers_peak_mem_sum'])} used of {_gb(h['containers_limits_at_peak'])} limits")
+        for key, m in (run.get("memory_by_profile") or {}).items():
+            lines.append(f"    {key:16} {m['servers']} servers, peak {_gb(m['peak_max'])} of {_gb(m['limit'])}")
     if data["mode"] == "step":
         lines.append(f"  knee: {data['knee']} users")
     return "\n".join(lines)

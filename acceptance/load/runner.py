@@ -10,8 +10,9 @@ import requests
 from locust.env import Environment
 
 from acceptance.load import host, metrics, stats
-from acceptance.load.journey import RunContext, user_class
+from acceptance.load.journey import RunContext
 from acceptance.load.scenario import Scenario
+from acceptance.load.users import user_class
 
 
 class Admin:
@@ -144,7 +145,10 @@ def run_once(scenario: Scenario, users: int, hub_url: str, admin: Admin, profile
     result.update({
         "records": records, "summary": summary, "failures": stats.failures(records), "failure_rate": rate,
         "retries_429": sum(r["retries_429"] for r in records), "host_samples": sampler.samples,
-        "host_summary": host_summary, "sampler_errors": sampler.errors[:20], "locust_stats": _locust_stats(env),
+        "host_summary": host_summary,
+        "memory_by_profile": host.memory_by_profile(host_summary.get("per_container", {}),
+                                                    {r["user"]: r["profile"] for r in records}),
+        "sampler_errors": sampler.errors[:20], "locust_stats": _locust_stats(env),
         "running_over_time": stats.running_over_time(records), "hub_before": before, "hub_after": after,
         "hub_vs_client": metrics.compare(before, after, client, scenario.max_mean_gap_seconds, hub_peak)
         if before is not None and after is not None else None})
