@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from acceptance.load import report
+from acceptance.load.host import docker_name
 from acceptance.load.runner import Admin, run_once
 from acceptance.load.scenario import ScenarioError, load_scenario
 from acceptance.settings import REPORTS_DIR, platform_profiles
@@ -66,7 +67,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.hub_url:
             hub_url, token = args.hub_url.rstrip("/"), _admin_token(args.hub_url)
             run_id = uuid.uuid4().hex[:6]
-            user_prefix, match = f"load-{run_id}-", f"jupyter-load-{run_id}-"
+            user_prefix = f"load-{run_id}-"
+            match = f"jupyter-{docker_name(user_prefix)}"   # the run's server containers
             if args.docker_host:
                 import docker
                 docker_client = docker.from_env()
@@ -102,13 +104,13 @@ def main(argv: list[str] | None = None) -> int:
             if docker_client is not None:
                 removed = 0
                 for v in docker_client.volumes.list():
-                    if any(v.name.endswith(f"jupyterhub-user-{n}") for n in names):
+                    if any(v.name.endswith(f"jupyterhub-user-{docker_name(n)}") for n in names):
                         v.remove(force=True)
                         removed += 1
                 data["cleanup"].append(f"removed {removed} user home volumes")
             else:
-                data["cleanup"].append(f"their home volumes (*jupyterhub-user-{user_prefix}*) stay on that host: "
-                                       "run with --docker-host there to remove them")
+                data["cleanup"].append(f"their home volumes (*jupyterhub-user-{docker_name(user_prefix)}*) stay on "
+                                       "that host: run with --docker-host there to remove them")
     finally:
         if stack is not None:
             try:

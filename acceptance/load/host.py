@@ -4,6 +4,7 @@ memory use and limit (the docker SDK's stats, as `docker stats` shows them), and
 The 2/4/8 GB of the profiles are limits, not reservations: the samples show what was actually used."""
 from __future__ import annotations
 
+import string
 import threading
 import time
 from collections.abc import Callable
@@ -121,12 +122,19 @@ def summary(samples: list[dict]) -> dict:
     }
 
 
+def docker_name(username: str) -> str:
+    """A user name as DockerSpawner puts it into container and volume names: every character but a-z and 0-9
+    escaped as -XX (its bytes in hex), so load-001 becomes load-2d001."""
+    safe = set(string.ascii_lowercase + string.digits)
+    return "".join(c if c in safe else "".join(f"-{b:02x}" for b in c.encode()) for c in username).lower()
+
+
 def memory_by_profile(per_container: dict[str, dict], profile_of_user: dict[str, str]) -> dict[str, dict]:
     """Each profile's servers' peak memory (largest, mean) beside their limit. A server's container is named
-    ...jupyter-<user> (DockerSpawner's default name)."""
+    ...jupyter-<user as docker_name escapes it> (DockerSpawner's default name)."""
     out: dict[str, dict] = {}
     for name, c in per_container.items():
-        user = next((u for u in profile_of_user if name.endswith(f"jupyter-{u}")), None)
+        user = next((u for u in profile_of_user if name.endswith(f"jupyter-{docker_name(u)}")), None)
         if user is None:
             continue
         p = out.setdefault(profile_of_user[user], {"servers": 0, "peaks": [], "limit": c["limit"]})

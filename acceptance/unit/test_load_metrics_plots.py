@@ -77,9 +77,11 @@ def test_host_parsers():
 
 
 def test_memory_by_profile():
-    per = {"jhvx-jupyter-load-001": {"peak_mem": 100, "limit": 400}, "jhvx-jupyter-load-002": {"peak_mem": 300,
-                                                                                               "limit": 400},
-           "jhvx-jupyter-load-003": {"peak_mem": 50, "limit": 800}, "jhvx-jupyterhub-hub": {"peak_mem": 9, "limit": 0}}
+    assert host.docker_name("load-s1-001") == "load-2ds1-2d001" and host.docker_name("Ab.c") == "-41b-2ec"
+    per = {"jhvx-jupyter-load-2d001": {"peak_mem": 100, "limit": 400},
+           "jhvx-jupyter-load-2d002": {"peak_mem": 300, "limit": 400},
+           "jhvx-jupyter-load-2d003": {"peak_mem": 50, "limit": 800},
+           "jhvx-jupyterhub-hub": {"peak_mem": 9, "limit": 0}}
     got = host.memory_by_profile(per, {"load-001": "a", "load-002": "a", "load-003": "b"})
     assert got == {"a": {"servers": 2, "peak_max": 300, "peak_mean": 200, "limit": 400},
                    "b": {"servers": 1, "peak_max": 50, "peak_mean": 50, "limit": 800}}
