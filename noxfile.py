@@ -1,7 +1,8 @@
 """Sessions: `nox -s acceptance` (main job: verify the platform, write the report),
 `nox -s tests` (what CI runs), `nox -s mutants` (the harness's mutation self-test), `nox -s images`,
-`nox -s lint`, `nox -s benchmark`, `nox -s z2jh-values` (zero-to-jupyterhub values from the same
-profiles). The host must be provisioned first: stack/provision-host.sh (not for z2jh-values)."""
+`nox -s lint`, `nox -s benchmark`, `nox -s load` (many simulated users: acceptance/load/),
+`nox -s z2jh-values` (zero-to-jupyterhub values from the same profiles). The host must be provisioned
+first: stack/provision-host.sh (not for z2jh-values)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -96,3 +97,13 @@ def benchmark(session: nox.Session) -> None:
     _install(session)
     _build_images(session)
     session.run("python", "-m", "acceptance.benchmark", *session.posargs, env=ENV)
+
+
+@nox.session(python=PYTHON)
+def load(session: nox.Session) -> None:
+    """Load: many simulated users sign up, spawn, open their app, run code on a kernel, stay, stop; writes
+    reports/load/load.html and load.json; exit status 0 only when every gate passed:
+    nox -s load -- [--scenario FILE] [--step] [--hub-url URL [--docker-host]] [--report-dir DIR]."""
+    _install(session)
+    env = _build_images(session)
+    session.run("python", "-m", "acceptance.load", *session.posargs, env=env)
