@@ -65,8 +65,8 @@ def pytest_configure(config):
 
 
 def pytest_collection_modifyitems(config, items):
-    # Test 1 signs up the admin account the other steps log in with: run it first.
-    items.sort(key=lambda item: 0 if item.get_closest_marker("t1") else 1)
+    # Test 1 signs up the admin account the other steps log in with: run it first; the load stage last.
+    items.sort(key=lambda item: 0 if item.get_closest_marker("t1") else 2 if item.get_closest_marker("l1") else 1)
 
 
 @dataclass

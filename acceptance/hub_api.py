@@ -122,7 +122,7 @@ class HubAPI:
     """The hub's REST API with an API token."""
 
     def __init__(self, base_url: str, token: str):
-        self.base_url = base_url.rstrip("/")
+        self.base_url, self.token = base_url.rstrip("/"), token   # the token: handed to the load stage (L1)
         self.http = httpx.Client(base_url=self.base_url, timeout=Timeouts.http, verify=tls_verify(),
                                  headers={"Authorization": f"token {token}"})
 

@@ -52,6 +52,7 @@ class RunMode:
     deployment_prefix: str = ""        # the deployment's own NAME_PREFIX (verify runs)
     project: str = "jhub-docker"       # the deployment's compose project (verify runs)
     stack: str = "compose"             # how the harness deploys its own stack: compose | swarm (--stack)
+    load: str | None = None            # a load scenario file: the run ends with the load stage (L1, --load)
 
     @property
     def verify(self) -> bool:

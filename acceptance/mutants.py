@@ -41,6 +41,7 @@ class Mutant:
     build: tuple[str, ...] = ()         # images/build.py names to build from the scratch copy
     smoke: bool = False                 # also run by .ci/run
     stack: str = "compose"              # --stack the steps run against
+    args: tuple[str, ...] = ()          # more pytest options the steps need (L1: --load SCENARIO)
 
 
 def _tag(mutant_id: str) -> str:
@@ -111,6 +112,9 @@ MUTANTS: tuple[Mutant, ...] = (
            (("stack/production/nginx/jupyterhub.conf.template",
              'add_header Strict-Transport-Security "max-age=63072000; includeSubDomains" always;', ""),),
            select="hsts", stack="production"),
+    Mutant("l1-spawn-timeout-2s", "a spawn is given up after 2 s (Spawner.start_timeout)", "hub config", ("L1",),
+           ((CONFIG, 'env("SPAWNER_START_TIMEOUT", "300")', 'env("SPAWNER_START_TIMEOUT", "2")'),),
+           args=("--load", "acceptance/load/scenarios/smoke.yaml")),
     Mutant("r3-servers-die-with-the-hub", "a hub restart stops every user server (cleanup_servers)", "hub config",
            ("R3",), ((CONFIG, "c.JupyterHub.cleanup_servers = False", "c.JupyterHub.cleanup_servers = True"),),
            select="hub_restart"),
@@ -212,6 +216,7 @@ def run_mutant(mutant: Mutant, reports: Path) -> Outcome:
                 cmd += ["-k", mutant.select]
             if mutant.stack != "compose":
                 cmd += ["--stack", mutant.stack]
+            cmd += mutant.args
             proc = subprocess.run(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
             log.close()
             if proc.returncode == pytest_no_tests:

@@ -68,6 +68,8 @@ STEPS: dict[str, str] = {
     "R5": "Security 5: Secrets",
     "R6": "Security 6: Known Advisories",
     "R7": "Production: TLS, Database, Culler, Metrics, Hardening",
+    # the load stage, with --load SCENARIO: many users at once (acceptance/load/)
+    "L1": "Load: Many Users at Once",
 }
 
 # The reliability and security section's counts, in the report's order. Tests add to them

@@ -7,6 +7,7 @@ OPERATIONAL in a verify run)."""
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from urllib.parse import quote, urlparse
 
 import docker
@@ -27,6 +28,7 @@ SCOPE_MARKERS = {
     "swarm": "beyond the checklist: a swarm run covers the checklist and the marked checks; the other reliability "
              "and security checks run on the compose stack",
     "production": "of the production stack only (TLS proxy, PostgreSQL, culler, metrics): --stack production",
+    "load": "the load stage runs when given a scenario: --load FILE (or on its own: nox -s load)",
 }
 # a production run: the checklist, these reliability and security steps, and the checks marked `production`;
 # the others run on the compose stack
@@ -39,6 +41,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="how the harness deploys the platform it verifies: compose (one host, the default), swarm "
              "(stack/swarm/ on this host's swarm; a host in none is made a single-node swarm for the run) or "
              "production (stack/production/: TLS proxy, PostgreSQL, culler, metrics, hardened auth)")
+    parser.getgroup("acceptance").addoption(
+        "--load", metavar="SCENARIO", help="end the run with the load stage (L1): the scenario's users at once "
+                                          "(acceptance/load/scenarios/; on the compose stack or, with "
+                                          "--disruptive, a deployment given by --hub-url)")
     g = parser.getgroup("verify", "verify a running deployment by its URL")
     g.addoption("--hub-url", metavar="URL", help="verify the deployment at URL instead of starting one")
     g.addoption("--docker-host", action="store_true",
@@ -62,8 +68,11 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"{name}: {text}")
     url = config.getoption("--hub-url", default=None)
     stack = config.getoption("--stack", default="compose")
+    load = config.getoption("--load", default=None)
+    if load and not Path(load).is_file():
+        raise pytest.UsageError(f"--load {load}: no such scenario file")
     if not url:
-        mode.current = RunMode(stack=stack)
+        mode.current = RunMode(stack=stack, load=load)
         return
     if stack != "compose":
         raise pytest.UsageError("--stack chooses how the harness deploys its own stack: not with --hub-url")
@@ -80,7 +89,8 @@ def pytest_configure(config: pytest.Config) -> None:
         hub_url=url.rstrip("/"), docker=bool(config.getoption("--docker-host")) and not read_only,
         disruptive=bool(config.getoption("--disruptive")) and not read_only, read_only=read_only,
         ca_bundle=config.getoption("--ca-bundle"), credentials=credentials, user_prefix=mode.new_user_prefix(),
-        deployment_prefix=config.getoption("--name-prefix"), project=config.getoption("--compose-project"))
+        deployment_prefix=config.getoption("--name-prefix"), project=config.getoption("--compose-project"),
+        load=load)
     collector = get_collector(config)
     collector.set_info("Verified deployment", mode.current.hub_url)
     collector.set_info("Verify mode", ", ".join(
@@ -93,6 +103,11 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def out_of_scope(item: pytest.Item, m: RunMode) -> str | None:
     """Why `item` is not part of this run's mode (None: it is)."""
+    if item.get_closest_marker("load"):
+        if not m.load:
+            return SCOPE_MARKERS["load"]
+        if not m.verify and m.stack != "compose":
+            return "the load stage's users sign themselves up: on the compose stack (bootstrap mode) only"
     https = (m.hub_url or "").startswith("https://") or (not m.verify and m.stack == "production")
     if item.get_closest_marker("https_only") and not https:
         return "served over HTTP: no TLS certificate to check"

@@ -45,7 +45,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="with --hub-url: the local Docker engine runs that hub; remove the run's user volumes")
     parser.add_argument("--step", action="store_true", help="raise the user count through the scenario's steps")
     parser.add_argument("--report-dir", type=Path, default=REPORTS_DIR / "load")
+    parser.add_argument("--ca-bundle", metavar="FILE", help="CA certificates for an https:// hub (a private CA)")
     args = parser.parse_args(argv)
+    if args.ca_bundle:   # requests, and websocket-client for the kernels' wss://, verify the hub with it
+        os.environ["REQUESTS_CA_BUNDLE"] = os.environ["WEBSOCKET_CLIENT_CA_BUNDLE"] = args.ca_bundle
     profiles = {p.key: {"default_url": p.default_url, "app": p.app} for p in platform_profiles()}
     try:
         scenario = load_scenario(args.scenario, list(profiles))

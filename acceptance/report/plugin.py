@@ -385,7 +385,7 @@ class Evidence:
         """An existing file, e.g. a Playwright trace zip (linked), a .png (shown) or a .log/.txt (shown)."""
         p = Path(path).absolute()
         suffix = p.suffix.lower()
-        if suffix in (".png", ".jpg", ".jpeg", ".gif", ".webp"):
+        if suffix in (".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg"):
             kind = model.IMAGE
         elif suffix in (".txt", ".log", ".out", ".json", ".yaml", ".yml"):
             kind = model.TEXT

@@ -148,7 +148,8 @@ def _data_uri(path: Path) -> str | None:
         data = path.read_bytes()
     except OSError:
         return None
-    mime = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif", ".webp": "image/webp"}.get(
+    mime = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif", ".webp": "image/webp",
+            ".svg": "image/svg+xml"}.get(
         path.suffix.lower(), "image/png"
     )
     return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
