@@ -144,14 +144,16 @@ def _cell(st: dict) -> str:
 
 def print_spawns(result: dict) -> None:
     summary = result["summary"]
-    print(f"\nspawn request -> ready, per segment (p50/p95/max seconds; {result['spawns_per_profile']} spawns "
-          "per profile)")
-    width = max(len(k) for k in summary["per_profile"]) if summary["per_profile"] else 10
-    print(f"  {'segment':28} {'all':>17}   " + "  ".join(f"{p[:width]:>{width}}" for p in summary["per_profile"]))
-    for key in ROWS:
-        per = "  ".join(f"{_cell(b[key]):>{width}}" for b in summary["per_profile"].values())
-        print(f"  {key:28} {_cell(summary['all'][key]):>17}   {per}")
-    print("  " + "; ".join(f"{k}: {v}" for k, v in SEGMENTS.items()))
+    print(f"\nspawn request -> ready, per segment ({result['spawns_per_profile']} spawns per profile; seconds "
+          "p50/p95/max over all profiles)")
+    for key, label in ROWS.items():
+        print(f"  {_cell(summary['all'][key]):>17}  {key:26} {label}")
+    keys = ["total", *SEGMENTS, "landing", "stop"]
+    print("\nper profile (p50 seconds; total also p95/max):")
+    print(f"  {'profile':26} {'total':>17}" + "".join(f" {k[:9]:>9}" for k in keys[1:]))
+    for name, block in summary["per_profile"].items():
+        p50s = "".join(f" {'—' if block[k]['p50'] is None else format(block[k]['p50'], '.2f'):>9}" for k in keys[1:])
+        print(f"  {name[:26]:26} {_cell(block['total']):>17}{p50s}")
     print(f"  spawn times: {result['explanation']}")
 
 
