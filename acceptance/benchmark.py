@@ -29,7 +29,14 @@ from acceptance.hub_api import HubAPI, HubSession
 from acceptance.images_info import image_size, shared_size
 from acceptance.run_timing import fmt_s
 from acceptance.servers import Servers, read_offered_profiles
-from acceptance.settings import IMAGE_SIZE_TARGETS, IMAGES_TOGETHER_TARGET, REPORTS_DIR, SPEC_IMAGE_SIZES, Timeouts
+from acceptance.settings import (
+    IMAGE_SIZE_TARGETS,
+    IMAGES_TOGETHER_TARGET,
+    PLATFORM_ROOT,
+    REPORTS_DIR,
+    SPEC_IMAGE_SIZES,
+    Timeouts,
+)
 from acceptance.spawn_timing import ROWS, SEGMENTS, Spawn
 from acceptance.stack import StackRun
 from images import build
@@ -106,36 +113,89 @@ def timed_spawn(api: HubAPI, servers: Servers, user: str, name: str, profile) ->
     return spawn
 
 
-def stack_times(n: int) -> dict:
-    run = StackRun()
-    try:
+def checkout_package_override(run: StackRun) -> None:
+    """Run the hub with this checkout's images/hub/jhub_platform bind-mounted over the image's copy (a compose
+    override in the run's temporary directory): a change of the hub's package is measured before a rebuild."""
+    override = Path(run._env_dir.name) / "hub-package.yml"
+    override.write_text(json.dumps({"services": {"hub": {"volumes": [
+        f"{PLATFORM_ROOT / 'images/hub/jhub_platform'}:/opt/jhub_platform/jhub_platform:ro"]}}}))
+    run.compose.compose_file_name = [*run.compose.compose_file_name, str(override)]
+
+
+class Target:
+    """One stack the spawns run on: started, with the admin signed up and a token."""
+
+    def __init__(self, label: str, env: dict[str, str], checkout_package: bool):
+        self.label, self.env = label, env
+        self.run = StackRun(extra_env=env)
+        if checkout_package:
+            checkout_package_override(self.run)
+        self.spawns: list[Spawn] = []
+
+    def up(self) -> None:
         t0 = time.monotonic()
-        run.up()
-        hub_start = round(time.monotonic() - t0, 3)
-        print(f"\nhub start (compose up -> API answers): {hub_start:.1f} s")
-        session = HubSession(run.hub_url)
-        password = "Bench-" + run.run_id * 2
-        session.signup("admin", password)
-        session.login("admin", password)
-        api = HubAPI(run.hub_url, session.create_token("admin", "benchmark"))
-        servers = Servers(api, run, read_offered_profiles(run.hub_url, "admin", password, api))
-        spawns = []
-        print(f"{n} spawn(s) per profile, rounds over all profiles ...")
+        self.run.up()
+        self.hub_start = round(time.monotonic() - t0, 3)
+        print(f"\n{self.label}: hub start (compose up -> API answers): {self.hub_start:.1f} s")
+        self.session = HubSession(self.run.hub_url)
+        password = "Bench-" + self.run.run_id * 2
+        self.session.signup("admin", password)
+        self.session.login("admin", password)
+        self.api = HubAPI(self.run.hub_url, self.session.create_token("admin", "benchmark"))
+        self.servers = Servers(self.api, self.run, read_offered_profiles(self.run.hub_url, "admin", password,
+                                                                         self.api))
+
+    def read_hub_log(self) -> None:
+        """The hub's points of every spawn, from its log (read once, before the stack goes)."""
+        container = self.run.docker.containers.get(self.run.hub_container_name)
+        hub_log = spawn_timing.parse_log(container.logs(timestamps=True))
+        for s in self.spawns:
+            s.points.update(spawn_timing.hub_points(hub_log, s.user, s.name, self.servers.url(s.user, s.name),
+                                                    after=s.points["post"] - 1))
+
+    def result(self, n: int) -> dict:
+        summary = spawn_timing.summarize(self.spawns)
+        modes = spawn_timing.modes(self.spawns)
+        return {"label": self.label, "env": self.env, "hub_start_s": self.hub_start, "spawns_per_profile": n,
+                "summary": summary, "modes": modes, "explanation": spawn_timing.explain_modes(modes),
+                "spawns": [s.to_json() for s in self.spawns]}
+
+    def down(self) -> None:
+        for client in (getattr(self, "api", None), getattr(self, "session", None)):
+            if client is not None:
+                client.close()
+        self.run.down()
+
+
+def stack_times(n: int, checkout_package: bool = False, baseline_env: dict[str, str] | None = None) -> list[dict]:
+    """N spawns per profile on a stack (and, with baseline_env, the same spawns on a second stack with those
+    settings, each spawn right after its twin on the first, so both meet the same host load)."""
+    targets = [Target("stack", {}, checkout_package)]
+    if baseline_env:
+        targets.append(Target("baseline (" + ", ".join(f"{k}={v}" for k, v in baseline_env.items()) + ")",
+                              baseline_env, checkout_package))
+    started: list[Target] = []
+    try:
+        for t in targets:
+            started.append(t)
+            t.up()
+        print(f"{n} spawn(s) per profile and stack, rounds over all profiles ...")
         for i in range(1, n + 1):   # rounds outermost: a profile's spawns are spread over the run
             for p in current().profiles:
-                spawns.append(timed_spawn(api, servers, "admin", f"bench-{p.id}-{i}", p))
-        hub_log = spawn_timing.parse_log(run.docker.containers.get(run.hub_container_name).logs(timestamps=True))
-        for s in spawns:
-            s.points.update(spawn_timing.hub_points(hub_log, s.user, s.name, servers.url(s.user, s.name),
-                                                    after=s.points["post"] - 1))
-        api.close()
-        session.close()
+                for t in targets:
+                    t.spawns.append(timed_spawn(t.api, t.servers, "admin", f"bench-{p.id}-{i}", p))
+        for t in targets:
+            t.read_hub_log()
+        return [t.result(n) for t in targets]
     finally:
-        run.down()
-    summary = spawn_timing.summarize(spawns)
-    modes = spawn_timing.modes(spawns)
-    return {"hub_start_s": hub_start, "spawns_per_profile": n, "summary": summary, "modes": modes,
-            "explanation": spawn_timing.explain_modes(modes), "spawns": [s.to_json() for s in spawns]}
+        errors = []
+        for t in started:
+            try:
+                t.down()
+            except Exception as exc:  # noqa: BLE001 - every stack is removed, then the failures are raised
+                errors.append(exc)
+        if errors:
+            raise errors[0]
 
 
 def _cell(st: dict) -> str:
@@ -144,8 +204,8 @@ def _cell(st: dict) -> str:
 
 def print_spawns(result: dict) -> None:
     summary = result["summary"]
-    print(f"\nspawn request -> ready, per segment ({result['spawns_per_profile']} spawns per profile; seconds "
-          "p50/p95/max over all profiles)")
+    print(f"\n{result['label']}: spawn request -> ready, per segment ({result['spawns_per_profile']} spawns per "
+          "profile; seconds p50/p95/max over all profiles)")
     for key, label in ROWS.items():
         print(f"  {_cell(summary['all'][key]):>17}  {key:26} {label}")
     keys = ["total", *SEGMENTS, "landing", "stop"]
@@ -198,6 +258,12 @@ def main(argv: list[str] | None = None) -> None:
                         help=f"spawns per profile (0: start no stack; at most {MAX_SPAWNS}; default 3)")
     parser.add_argument("--run-report", type=Path, metavar="JSON", help="a deployment-report.json to break down")
     parser.add_argument("--junit", type=Path, metavar="XML", help="that run's JUnit XML (pytest's reports/junit.xml)")
+    parser.add_argument("--hub-package", choices=("image", "checkout"), default="image",
+                        help="the hub's jhub_platform: the image's (default) or this checkout's, bind-mounted "
+                             "(measures a change of it before the image is rebuilt)")
+    parser.add_argument("--baseline-env", action="append", default=[], metavar="KEY=VALUE",
+                        help="also time the same spawns on a second stack with this setting (repeatable), "
+                             "alternating with the first: a before/after under the same host load")
     parser.add_argument("--output", type=Path, default=OUTPUT, help=f"where the figures go (default {OUTPUT})")
     args = parser.parse_args(argv)
     if not 0 <= args.spawns <= MAX_SPAWNS:
@@ -205,9 +271,13 @@ def main(argv: list[str] | None = None) -> None:
     result: dict = {"date": datetime.now(UTC).isoformat(timespec="seconds"), "host": host_facts()}
     result["images"] = sizes(docker.from_env())
     result["builds_s"] = builds() if args.builds else None
-    result["stack"] = stack_times(args.spawns) if args.spawns else None
-    if result["stack"]:
-        print_spawns(result["stack"])
+    baseline_env = dict(kv.split("=", 1) for kv in args.baseline_env)
+    stacks = stack_times(args.spawns, args.hub_package == "checkout", baseline_env) if args.spawns else []
+    result["hub_package"] = args.hub_package
+    result["stack"] = stacks[0] if stacks else None
+    result["baseline"] = stacks[1] if len(stacks) > 1 else None
+    for figures in stacks:
+        print_spawns(figures)
     result["run"] = run_timing.run_breakdown(json.loads(args.run_report.read_text())) if args.run_report else None
     result["junit"] = run_timing.junit_slowest(args.junit) if args.junit else None
     if result["run"]:
