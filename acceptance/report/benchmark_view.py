@@ -19,7 +19,8 @@ def _num(value: Any) -> str:
 def read_benchmark(outdir: str | Path) -> dict[str, Any] | None:
     """None without benchmark.json; {"error": ...} if it cannot be read; else date, cores, hub_start,
     targets (figure, measured, target, met, note as text), segments (segment, label, p50, p95, max over all
-    spawns) and explanation (the fast/slow groups of spawn times)."""
+    spawns), explanation (the fast/slow groups of spawn times) and baseline (the same spawns on the
+    --baseline-env stack, one line; empty without one)."""
     path = Path(outdir) / BENCHMARK_FILE
     if not path.exists():
         return None
@@ -33,6 +34,10 @@ def read_benchmark(outdir: str | Path) -> dict[str, Any] | None:
         segments = [{"segment": key, "label": label, "p50": _num(overall[key]["p50"]),
                      "p95": _num(overall[key]["p95"]), "max": _num(overall[key]["max"])}
                     for key, label in ROWS.items() if key in overall]
+        base = data.get("baseline") or {}
+        base_total = ((base.get("summary") or {}).get("all") or {}).get("total") or {}
+        baseline = (f"{base['label']}: request -> ready p50 {_num(base_total.get('p50'))} s, p95 "
+                    f"{_num(base_total.get('p95'))} s" if base else "")
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
         return {"error": f"{BENCHMARK_FILE} could not be read: {type(e).__name__}: {e}"}
     return {
@@ -44,4 +49,5 @@ def read_benchmark(outdir: str | Path) -> dict[str, Any] | None:
         "targets": targets,
         "segments": segments,
         "explanation": str(stack.get("explanation") or ""),
+        "baseline": baseline,
     }

@@ -176,6 +176,9 @@ def test_the_report_shows_the_latest_benchmark(tmp_path):
     assert view["error"] is None and view["date"] == data["date"] and view["explanation"] == "two groups"
     assert [(r["measured"], r["target"], r["met"]) for r in view["targets"][2:4]] == [
         ("3.6 s", "3.0 s", "no"), ("7.1 s", "5.0 s", "no")]
-    assert view["targets"][0]["met"] == "not measured"
+    assert view["targets"][0]["met"] == "not measured" and view["baseline"] == ""
+    data["baseline"] = {**data["stack"], "label": "baseline (X=0)"}
+    (tmp_path / "benchmark.json").write_text(json.dumps(data))
+    assert read_benchmark(tmp_path)["baseline"] == "baseline (X=0): request -> ready p50 3.60 s, p95 3.60 s"
     assert view["segments"][0] == {"segment": "total", "label": "request -> ready (client)", "p50": "3.60",
                                    "p95": "3.60", "max": "3.60"}

@@ -843,11 +843,13 @@ def test_the_latest_benchmark_is_a_section_of_the_report(sample_run, tmp_path):
 
     assert "Benchmark (latest" not in write_reports(sample_run, tmp_path)["html"].read_text()
     bench = {"date": "2027-01-15T08:00:00+00:00", "host": {"cores": 2},
-             "targets": run_timing.targets({"spawn_p50": 3.6}), "stack": None}
+             "targets": run_timing.targets({"spawn_p50": 3.6}), "stack": None,
+             "baseline": {"label": "baseline (X=0)", "summary": {"all": {"total": {"p50": 8.1, "p95": 10.1}}}}}
     (tmp_path / "benchmark.json").write_text(json.dumps(bench))
     paths = write_reports(sample_run, tmp_path)
     html = paths["html"].read_text()
     section = html[html.index('<h2 id="benchmark">'):html.index('<h2 id="versions">')]
     assert "2027-01-15T08:00:00+00:00" in section and "3.6 s" in section and "fresh machine" in section
     assert "| spawn request to ready, p50 | 3.6 s | 3.0 s | no |" in paths["md"].read_text()
+    assert "Compared with baseline (X=0): request -&gt; ready p50 8.10 s" in section
     assert json.loads(paths["json"].read_text())["steps"][0]["checks"][0]["phases_s"] is not None
