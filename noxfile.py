@@ -93,7 +93,9 @@ def lint(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def benchmark(session: nox.Session) -> None:
-    """Print figures: image sizes against the targets, hub start and spawn times per profile."""
+    """Figures, no verdict: image sizes, hub start, where each profile's spawn time goes, where a run's time
+    goes (-- --run-report reports/deployment-report.json --junit reports/junit.xml); writes reports/benchmark.json,
+    which the deployment report shows. Options: python -m acceptance.benchmark --help."""
     _install(session)
     _build_images(session)
     session.run("python", "-m", "acceptance.benchmark", *session.posargs, env=ENV)

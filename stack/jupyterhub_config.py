@@ -150,6 +150,11 @@ c.Spawner.default_url = "/lab"
 c.Spawner.start_timeout = int(env("SPAWNER_START_TIMEOUT", "300"))
 c.Spawner.http_timeout = int(env("SPAWNER_HTTP_TIMEOUT", "120"))
 c.Spawner.poll_interval = int(env("SPAWNER_POLL_INTERVAL", "10"))  # how soon a dead server is noticed
+# after a server's container starts, check every SPAWNER_LISTEN_POLL_INTERVAL seconds that it accepts connections
+# before the hub's readiness poll begins: that poll (JupyterHub 6.1.1's Server.wait_up, not configurable) backs
+# off exponentially with jitter, and `nox -s benchmark` measured it adding 0-3.6 s after the server was up (the
+# slow mode of the bimodal spawn times). 0 turns the check off (JupyterHub's own poll only).
+c.PlatformProfilesSpawner.listen_poll_interval = float(env("SPAWNER_LISTEN_POLL_INTERVAL", "0.1"))
 
 NETWORK = env("DOCKER_NETWORK_NAME", f"{NAME_PREFIX}jupyterhub-net")
 c.DockerSpawner.network_name = NETWORK

@@ -62,6 +62,7 @@ class Check:
     duration_s: float = 0.0
     message: str = ""
     facts: dict[str, str] = field(default_factory=dict)
+    phases_s: dict[str, float] = field(default_factory=dict)   # setup/call/teardown: duration_s split
     attachments: list[Attachment] = field(default_factory=list)
 
     @property

@@ -275,8 +275,10 @@ class ReportCollector:
     def record(self, item: pytest.Item, call: pytest.CallInfo | None, rep: pytest.TestReport) -> None:
         """Fold one phase's report (setup/call/teardown) into the item's check."""
         check = self.check_for(item)
-        check.duration_s += float(getattr(rep, "duration", 0.0) or 0.0)
+        duration = float(getattr(rep, "duration", 0.0) or 0.0)
+        check.duration_s += duration
         when = rep.when
+        check.phases_s[when] = check.phases_s.get(when, 0.0) + duration   # a slow setup is a slow fixture
         if when == "setup":
             self._pw_folders[item.nodeid] = playwright_output_folder(item)
             if rep.failed:

@@ -11,6 +11,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from acceptance.report import model
+from acceptance.report.benchmark_view import read_benchmark
 from acceptance.report.model import Attachment, Run
 from acceptance.report.mutants_view import read_mutants
 
@@ -105,6 +106,7 @@ def to_json(run: Run, outdir: str | Path) -> dict[str, Any]:
                         "message": c.message,
                         "facts": dict(c.facts),
                         "attachments": [att(a) for a in c.attachments],
+                        "phases_s": {k: round(v, 3) for k, v in c.phases_s.items()},
                     }
                     for c in s.checks
                 ],
@@ -243,6 +245,7 @@ def build_context(run: Run, outdir: Path) -> dict[str, Any]:
         "pytest_html": link(run.pytest_html, outdir) if run.pytest_html else None,
         "expected_state": run.expected_state,
         "mutants": read_mutants(outdir),
+        "benchmark": read_benchmark(outdir),
         "started": _fmt_time(run.started),
         "finished": _fmt_time(run.finished),
         "duration": model.format_duration(run.duration_s),

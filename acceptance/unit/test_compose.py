@@ -80,7 +80,8 @@ def test_hub_image_is_the_built_one(hub):
 
 
 SETTINGS = ("BASE_URL", "AUTH_MODE", "ADMIN_USER", "ALLOWED_USERS", "ENABLE_OTP", "LOGIN_MAX_FAILURES",
-            "LOGIN_LOCK_SECONDS", "SPAWNER_START_TIMEOUT", "SPAWNER_POLL_INTERVAL", "IMAGE_PULL_POLICY")
+            "LOGIN_LOCK_SECONDS", "SPAWNER_START_TIMEOUT", "SPAWNER_POLL_INTERVAL", "IMAGE_PULL_POLICY",
+            "SPAWNER_LISTEN_POLL_INTERVAL")
 
 
 def test_settings_pass_through_and_their_defaults_live_in_the_hub_config(hub):

@@ -127,6 +127,11 @@ def test_spawner_start_timeout_from_env(hub_config):
     assert hub_config(SPAWNER_START_TIMEOUT="600")["Spawner"]["start_timeout"] == 600
 
 
+def test_the_spawner_waits_for_the_server_to_listen_every_100_ms_unless_turned_off(hub_config):
+    assert hub_config()["PlatformProfilesSpawner"]["listen_poll_interval"] == 0.1
+    assert hub_config(SPAWNER_LISTEN_POLL_INTERVAL="0")["PlatformProfilesSpawner"]["listen_poll_interval"] == 0
+
+
 def test_profiles_file_from_env(hub_config, tmp_path):
     data = yaml.safe_load(settings.PROFILES_FILE.read_text())
     path = tmp_path / "profiles.yaml"

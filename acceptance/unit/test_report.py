@@ -365,7 +365,8 @@ def test_json_round_trips(sample_run, tmp_path):
     t1 = steps["T1"]
     assert t1["status"] == "failed" and t1["duration_s"] == 4.0 and FAILURE in t1["message"]
     failed = t1["checks"][0]
-    assert list(failed) == ["nodeid", "title", "status", "duration_s", "message", "facts", "attachments"]
+    assert list(failed) == ["nodeid", "title", "status", "duration_s", "message", "facts", "attachments",
+                            "phases_s"]
     assert failed["attachments"][0] == {"label": "logged in", "kind": "image", "path": "artifacts/t1/1-logged-in.png"}
     assert steps["P1"]["checks"][0]["facts"] == {"measured size": "1.23 GB"}
     assert data["summary"]["checks_failed"] == 1
@@ -835,3 +836,20 @@ def test_check_title_names_the_parameter_but_not_the_browser():
     callspec = SimpleNamespace(params={"browser_name": "chromium", "username": "x"}, id="chromium-short password")
     item = SimpleNamespace(function=fn, name="test_x", originalname="test_x", callspec=callspec)
     assert check_title(item) == "A bad signup is refused. [short password]"
+
+
+def test_the_latest_benchmark_is_a_section_of_the_report(sample_run, tmp_path):
+    from acceptance import run_timing
+
+    assert "Benchmark (latest" not in write_reports(sample_run, tmp_path)["html"].read_text()
+    bench = {"date": "2027-01-15T08:00:00+00:00", "host": {"cores": 2},
+             "targets": run_timing.targets({"spawn_p50": 3.6}), "stack": None,
+             "baseline": {"label": "baseline (X=0)", "summary": {"all": {"total": {"p50": 8.1, "p95": 10.1}}}}}
+    (tmp_path / "benchmark.json").write_text(json.dumps(bench))
+    paths = write_reports(sample_run, tmp_path)
+    html = paths["html"].read_text()
+    section = html[html.index('<h2 id="benchmark">'):html.index('<h2 id="versions">')]
+    assert "2027-01-15T08:00:00+00:00" in section and "3.6 s" in section and "fresh machine" in section
+    assert "| spawn request to ready, p50 | 3.6 s | 3.0 s | no |" in paths["md"].read_text()
+    assert "Compared with baseline (X=0): request -&gt; ready p50 8.10 s" in section
+    assert json.loads(paths["json"].read_text())["steps"][0]["checks"][0]["phases_s"] is not None

@@ -1,6 +1,7 @@
 """jhub_platform.spawner and .compat: workarounds for wrapspawner, dockerspawner and nativeauthenticator."""
 from __future__ import annotations
 
+import asyncio
 from types import SimpleNamespace
 
 import pytest
@@ -165,3 +166,48 @@ def test_check_image_names_the_missing_image_and_profile(run_coroutine):
 @pytest.mark.parametrize(("policy", "present"), [("never", True), ("ifnotpresent", False), ("always", False)])
 def test_check_image_passes_when_present_or_pullable(policy, present, run_coroutine):
     run_coroutine(_with_docker_child(policy, image_present=present).check_image())
+
+
+class StoppedSpawner(RecordingSpawner):
+    async def poll(self):
+        return 1   # the container exited
+
+
+def test_start_waits_until_the_server_accepts_connections_so_the_hubs_first_poll_finds_it():
+    async def scenario():
+        import socket
+
+        with socket.socket() as s:   # a free port, listened on only after a while
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        w = wrapper(listen_poll_interval=0.02)
+        w.construct_child()
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+        servers = []
+
+        async def listen_later():
+            await asyncio.sleep(0.3)
+            servers.append(await asyncio.start_server(lambda r, wr: wr.close(), "127.0.0.1", port))
+
+        later = asyncio.create_task(listen_later())
+        await w.wait_listening(("127.0.0.1", port))
+        waited = loop.time() - t0
+        await later
+        servers[0].close()
+        return waited
+
+    assert 0.3 <= asyncio.run(scenario()) < 1.5
+
+
+def test_the_wait_is_off_at_0_and_ends_when_the_container_stopped():
+    async def waited(**kwargs):
+        w = wrapper(profiles=[("Stopped", "stopped", StoppedSpawner, {})], **kwargs)
+        w.construct_child()
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+        await w.wait_listening(("127.0.0.1", 9))   # nothing listens on port 9
+        return loop.time() - t0
+
+    assert asyncio.run(waited()) < 0.1                                    # default: JupyterHub's poll only
+    assert asyncio.run(waited(listen_poll_interval=0.05, http_timeout=30)) < 1   # the container exited: no wait

@@ -1,18 +1,50 @@
 """ProfilesSpawner with the fixes wrapspawner 1.0.1 (its last release, 2022) lacks."""
 from __future__ import annotations
 
+import asyncio
+import time
+
 from docker.errors import ImageNotFound
 from jupyterhub.spawner import SpawnException
-from traitlets import directional_link
+from traitlets import Float, directional_link
 from wrapspawner import ProfilesSpawner
 
 
 class PlatformProfilesSpawner(ProfilesSpawner):
+    listen_poll_interval = Float(0, config=True, help="""Seconds between checks, after the server's
+        container started, that the server accepts connections; start() returns once it does, so the hub's
+        readiness poll (Server.wait_up: exponential backoff with full jitter, waits of up to 0.2, 0.4 ... 3.2,
+        then 5 s) finds it at its first try. 0: return at once (upstream behaviour).""")
+
     async def start(self):
         if not self.child_spawner:
             self.construct_child()
         await self.check_image()
-        return await super().start()
+        address = await super().start()
+        await self.wait_listening(address)
+        return address
+
+    async def wait_listening(self, address) -> None:
+        """Wait until (ip, port) accepts a TCP connection, every listen_poll_interval seconds, at most
+        http_timeout seconds or until the server has stopped; whatever happens, the hub's own readiness check
+        follows and decides (a server that never answers fails there, as without this wait)."""
+        if not self.listen_poll_interval or not isinstance(address, tuple):
+            return
+        ip, port = address
+        deadline = time.monotonic() + self.http_timeout
+        next_poll = 0.0
+        while time.monotonic() < deadline:
+            try:
+                _reader, writer = await asyncio.wait_for(asyncio.open_connection(ip, port), timeout=1)
+                writer.close()
+                return
+            except (OSError, TimeoutError):
+                pass
+            if time.monotonic() >= next_poll:   # a stopped container never listens: check about once a second
+                next_poll = time.monotonic() + 1
+                if await self.child_spawner.poll() is not None:
+                    return
+            await asyncio.sleep(self.listen_poll_interval)
 
     async def check_image(self) -> None:
         """With pull_policy "never", say plainly that a profile's image is missing (DockerSpawner
