@@ -173,7 +173,7 @@ class StoppedSpawner(RecordingSpawner):
         return 1   # the container exited
 
 
-def test_start_waits_until_the_server_accepts_connections_so_the_hubs_first_poll_finds_it():
+def test_start_waits_until_the_server_accepts_connections_so_the_hubs_first_poll_finds_it(run_coroutine):
     async def scenario():
         import socket
 
@@ -197,10 +197,10 @@ def test_start_waits_until_the_server_accepts_connections_so_the_hubs_first_poll
         servers[0].close()
         return waited
 
-    assert 0.3 <= asyncio.run(scenario()) < 1.5
+    assert 0.3 <= run_coroutine(scenario()) < 1.5
 
 
-def test_the_wait_is_off_at_0_and_ends_when_the_container_stopped():
+def test_the_wait_is_off_at_0_and_ends_when_the_container_stopped(run_coroutine):
     async def waited(**kwargs):
         w = wrapper(profiles=[("Stopped", "stopped", StoppedSpawner, {})], **kwargs)
         w.construct_child()
@@ -209,5 +209,5 @@ def test_the_wait_is_off_at_0_and_ends_when_the_container_stopped():
         await w.wait_listening(("127.0.0.1", 9))   # nothing listens on port 9
         return loop.time() - t0
 
-    assert asyncio.run(waited()) < 0.1                                    # default: JupyterHub's poll only
-    assert asyncio.run(waited(listen_poll_interval=0.05, http_timeout=30)) < 1   # the container exited: no wait
+    assert run_coroutine(waited()) < 0.1                                    # default: JupyterHub's poll only
+    assert run_coroutine(waited(listen_poll_interval=0.05, http_timeout=30)) < 1   # the container exited: no wait
