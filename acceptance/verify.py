@@ -7,7 +7,6 @@ OPERATIONAL in a verify run)."""
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from urllib.parse import quote, urlparse
 
 import docker
@@ -17,8 +16,10 @@ from dockerspawner import DockerSpawner
 from acceptance import mode
 from acceptance.expected import current as expected_state
 from acceptance.hub_api import HubAPI
+from acceptance.load.scenario import ScenarioError, load_scenario
 from acceptance.mode import Credentials, RunMode
 from acceptance.report.plugin import get_collector
+from acceptance.settings import platform_profiles
 
 SCOPE_MARKERS = {
     "disruptive": "disturbs others (restarts the hub, stops servers, starts second stacks): needs --disruptive",
@@ -69,8 +70,11 @@ def pytest_configure(config: pytest.Config) -> None:
     url = config.getoption("--hub-url", default=None)
     stack = config.getoption("--stack", default="compose")
     load = config.getoption("--load", default=None)
-    if load and not Path(load).is_file():
-        raise pytest.UsageError(f"--load {load}: no such scenario file")
+    if load:   # refused before any stack starts: the file and every field (the load stage reads it again)
+        try:
+            load_scenario(load, [p.key for p in platform_profiles()])
+        except ScenarioError as exc:
+            raise pytest.UsageError(f"--load: {exc}") from None
     if not url:
         mode.current = RunMode(stack=stack, load=load)
         return

@@ -4,12 +4,13 @@ memory use and limit (the docker SDK's stats, as `docker stats` shows them), and
 The 2/4/8 GB of the profiles are limits, not reservations: the samples show what was actually used."""
 from __future__ import annotations
 
-import string
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+from dockerspawner import DockerSpawner
 
 
 def meminfo(text: str) -> dict[str, int]:
@@ -123,10 +124,9 @@ def summary(samples: list[dict]) -> dict:
 
 
 def docker_name(username: str) -> str:
-    """A user name as DockerSpawner puts it into container and volume names: every character but a-z and 0-9
-    escaped as -XX (its bytes in hex), so load-001 becomes load-2d001."""
-    safe = set(string.ascii_lowercase + string.digits)
-    return "".join(c if c in safe else "".join(f"-{b:02x}" for b in c.encode()) for c in username).lower()
+    """A user name as DockerSpawner puts it into container and volume names (its own escaping: every character
+    but a-z and 0-9 as -XX), so load-001 becomes load-2d001."""
+    return DockerSpawner._escape(username)
 
 
 def memory_by_profile(per_container: dict[str, dict], profile_of_user: dict[str, str]) -> dict[str, dict]:

@@ -182,11 +182,12 @@ def write(data: dict, report_dir: Path) -> tuple[Path, Path]:
     data["verdict"], data["verdict_reason"] = verdict(data)
     js, page = report_dir / "load.json", report_dir / "load.html"
     js.write_text(json.dumps(data, indent=1, default=str))
-    page.write_text(html(data))
+    text = html(data)
+    page.write_text(text)
     # each plot also as its own file: the deployment report's load step shows them (--load)
     for old in report_dir.glob("plot-*.svg"):
         old.unlink()
-    for n, svg in enumerate(re.findall(r"<svg\b.*?</svg>", page.read_text(), flags=re.DOTALL), start=1):
+    for n, svg in enumerate(re.findall(r"<svg\b.*?</svg>", text, flags=re.DOTALL), start=1):
         (report_dir / f"plot-{n}.svg").write_text(svg)
     return js, page
 

@@ -11,9 +11,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from dockerspawner import DockerSpawner
 
 from acceptance import mode
-from acceptance.load.host import docker_name
 from acceptance.load.scenario import load_scenario
 from acceptance.report.plugin import get_collector
 
@@ -85,17 +85,17 @@ def test_the_hubs_own_metrics_agree_with_what_the_users_measured(load_run, evide
         assert hub == client, f"{run['users']} users: the hub counted {hub} successful spawns, the users {client}"
 
 
-def test_the_load_leaves_no_user_server_or_volume(load_run, admin_api, stack, evidence):
+def test_the_load_leaves_no_user_server_or_volume(load_run, admin_api, stack, expected, evidence):
     """After the load, none of its users, servers or home volumes is left on the deployment."""
     names = [r["user"] for run in load_run["runs"] for r in run["records"]]
     left = [n for n in names if admin_api.http.get(f"/hub/api/users/{n}").status_code != 404]
-    problems = [p for p in load_run["cleanup"] if "fail" in p.lower() or "not stopped" in p]
+    problems = [p for run in load_run["runs"] for p in run["cleanup_problems"]]
     evidence.fact("users the load made", len(names))
     for n, line in enumerate(load_run["cleanup"], start=1):
         evidence.fact(f"clean-up {n}", line)
     assert not left, f"users left by the load: {left[:10]}"
     assert not problems, f"the load's clean-up: {problems}"
     if mode.current.docker:
-        homes = tuple(f"jupyterhub-user-{docker_name(n)}" for n in names)
-        volumes = [v.name for v in stack.docker.volumes.list() if v.name.endswith(homes)]
+        homes = {expected.name("home_volume", prefix=stack.prefix, username=DockerSpawner._escape(n)) for n in names}
+        volumes = [v.name for v in stack.docker.volumes.list() if v.name in homes]
         assert not volumes, f"home volumes left by the load: {volumes[:10]}"
