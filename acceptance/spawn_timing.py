@@ -16,11 +16,12 @@ two segments beside it unknown (None): nothing is guessed.
 """
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+
+from acceptance.load.stats import percentile
 
 POINTS = ("post", "created", "started", "listening", "hub_ready", "routed", "client_ready")
 SEGMENTS = {
@@ -121,20 +122,12 @@ class Spawn:
                 "points": {k: self.points.get(k) for k in POINTS}}
 
 
-def percentile(values: Iterable[float], q: float) -> float | None:
-    """The q-th percentile (0-100), linear between ranks (numpy's default); None for no values."""
-    s = sorted(v for v in values if v is not None)
-    if not s:
-        return None
-    k = (len(s) - 1) * q / 100
-    lo, hi = math.floor(k), math.ceil(k)
-    return round(s[lo] + (s[hi] - s[lo]) * (k - lo), 3)
-
-
 def stats(values: Iterable[float | None]) -> dict:
+    """n, p50, p95 (the load stage's percentile: linear between ranks) and max, to the millisecond."""
     vals = [v for v in values if v is not None]
-    return {"n": len(vals), "p50": percentile(vals, 50), "p95": percentile(vals, 95),
-            "max": round(max(vals), 3) if vals else None}
+    p50, p95 = percentile(vals, 50), percentile(vals, 95)
+    return {"n": len(vals), "p50": None if p50 is None else round(p50, 3),
+            "p95": None if p95 is None else round(p95, 3), "max": round(max(vals), 3) if vals else None}
 
 
 def summarize(spawns: Sequence[Spawn]) -> dict:
