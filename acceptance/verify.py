@@ -2,8 +2,9 @@
 
 A pytest plugin: the options, the scope each mode allows (checks outside it are left out of the run and
 listed in the report, not counted), the users a run makes (all named with the run's prefix, deleted at the
-end with their servers and, with Docker access, their volumes), and the exit status (0 only for
-OPERATIONAL in a verify run)."""
+end with their servers and, with Docker access, their volumes), and which checks each
+mode requires (the manifest's, acceptance/required.py). The exit status follows the verdict in every mode
+(acceptance/report/plugin.py)."""
 from __future__ import annotations
 
 import os
@@ -56,6 +57,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--read-only", action="store_true",
                 help="no credentials, nothing created: reachability, version, health, login and signup pages, "
                      "TLS certificate, security headers")
+    g.addoption("--gate-read-only", action="store_true",
+                help="with --read-only: exit 0 on the read-only verdict READ-ONLY (every read-only check passed); "
+                     "without it a read-only run exits non-zero, since it did not verify the deployment")
     g.addoption("--ca-bundle", metavar="FILE", help="CA certificates for an https:// hub (a private CA)")
     g.addoption("--credentials", metavar="FILE",
                 help="KEY=VALUE file with JUPYTERHUB_ADMIN_TOKEN, or JUPYTERHUB_ADMIN_USER and "
@@ -107,40 +111,73 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def out_of_scope(item: pytest.Item, m: RunMode) -> str | None:
     """Why `item` is not part of this run's mode (None: it is)."""
-    if item.get_closest_marker("load"):
+    from acceptance.report.plugin import step_of
+
+    return scope_reason(step_of(item) or "", {name for name in SCOPE_MARKERS if item.get_closest_marker(name)}, m)
+
+
+def scope_reason(step: str, markers: set[str] | frozenset[str], m: RunMode) -> str | None:
+    """Why a check of `step` with these scope markers is not part of this run's mode (None: it is). The same rule
+    decides which collected checks run and which of the manifest's checks the mode requires."""
+    if "load" in markers:
         if not m.load:
             return SCOPE_MARKERS["load"]
         if not m.verify and m.stack != "compose":
             return "the load stage's users sign themselves up: on the compose stack (bootstrap mode) only"
     https = (m.hub_url or "").startswith("https://") or (not m.verify and m.stack == "production")
-    if item.get_closest_marker("https_only") and not https:
+    if "https_only" in markers and not https:
         return "served over HTTP: no TLS certificate to check"
-    if item.get_closest_marker("production") and (m.verify or m.stack != "production"):
+    if "production" in markers and (m.verify or m.stack != "production"):
         return SCOPE_MARKERS["production"]
-    if m.stack in ("swarm", "production"):
-        from acceptance.report.plugin import step_of
-
-        step = step_of(item) or ""
-        if m.stack == "swarm" and not item.get_closest_marker("swarm") and step.startswith("R"):
-            return SCOPE_MARKERS["swarm"]
-        if m.stack == "production" and step.startswith("R") and step not in PRODUCTION_STEPS:
-            return (f"beyond the checklist: a production run covers the checklist and {', '.join(PRODUCTION_STEPS)};"
-                    " the other reliability and security checks run on the compose stack")
+    if m.stack == "swarm" and "swarm" not in markers and step.startswith("R"):
+        return SCOPE_MARKERS["swarm"]
+    if m.stack == "production" and step.startswith("R") and step not in PRODUCTION_STEPS:
+        return (f"beyond the checklist: a production run covers the checklist and {', '.join(PRODUCTION_STEPS)};"
+                " the other reliability and security checks run on the compose stack")
     if not m.verify:
         return None
-    if item.get_closest_marker("own_stack"):
+    if "own_stack" in markers:
         return SCOPE_MARKERS["own_stack"]
-    if m.read_only and not item.get_closest_marker("read_only"):
+    if m.read_only and "read_only" not in markers:
         return "creates users or servers: not in a --read-only run"
-    if item.get_closest_marker("disruptive") and not m.disruptive:
+    if "disruptive" in markers and not m.disruptive:
         return SCOPE_MARKERS["disruptive"]
     return None
+
+
+def mode_label(m: RunMode) -> str:
+    """The run's mode in words, as the verdict line names it."""
+    if not m.verify:
+        return {"compose": "own stack", "swarm": "own stack on Docker Swarm",
+                "production": "own production stack"}.get(m.stack, m.stack) + (", with load" if m.load else "")
+    parts = ["read-only" if m.read_only else "verify by URL"]
+    parts += [label for label, on in (("with Docker access", m.docker), ("disruptive", m.disruptive),
+                                      ("with load", bool(m.load))) if on]
+    return ", ".join(parts)
+
+
+def required_checks(m: RunMode, state=None) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """What the mode requires, from the manifest: (concrete check id -> step, and for each reason a check of the
+    manifest is out of this mode's scope, the check ids it leaves out)."""
+    from acceptance import required
+
+    state = state or expected_state()
+    entries = required.concrete(required.load(), [p.id for p in state.profiles], state.images)
+    needed, left_out = {}, {}
+    for cid, entry in entries.items():
+        why = scope_reason(entry.step, entry.markers, m)
+        if why is None:
+            needed[cid] = entry.step
+        else:
+            left_out.setdefault(why, []).append(cid)
+    return needed, left_out
 
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Leave out what the mode may not do (not a deselection: the run is not narrowed by it), and tell the
-    report which steps this mode must cover."""
+    report which checks, and so which steps, this mode requires (the manifest's, not what happened to be
+    collected)."""
     from acceptance.report.plugin import step_of
 
     collector = get_collector(config)
@@ -151,26 +188,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             kept.append(item)
         else:
             left_out.setdefault(why, []).append(item)
-    if not left_out:
-        return
     items[:] = kept
-    all_steps = {step_of(i) for i in [*kept, *(i for group in left_out.values() for i in group)]} - {None}
-    covered = {step_of(i) for i in kept} - {None}
-    collector.expect_steps([s for s in collector.step_titles if s in covered or s not in all_steps])
+    needed, scoped_out = required_checks(mode.current)
+    collector.require_checks(needed, mode_label(mode.current), scoped_out, read_only=mode.current.read_only)
     for why, group in left_out.items():
         collector.set_info(f"Left out ({why})", f"{len(group)} checks: " + ", ".join(
             sorted({step_of(i) or i.name for i in group})))
-
-
-@pytest.hookimpl(trylast=True)
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """A verify run exits 0 only for OPERATIONAL, so cron or a CI job can gate on it."""
-    if not mode.current.verify:
-        return
-    collector = get_collector(session.config)
-    status = getattr(collector, "last_status", None)
-    if status is not None and status != "OPERATIONAL" and session.exitstatus == 0:
-        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 class RunUsers:

@@ -5,12 +5,14 @@ Pure data and functions; the pytest plugin fills a Run, the renderers read it.
 The verdict fails closed: only what was seen to pass counts as passed.
 
 Statuses
-  check: unknown | passed | failed | error | skipped | xpass
+  check: unknown | passed | failed | error | skipped | xpass | missing
          (a check starts "unknown" and stays so unless its call ran; "error": setup/teardown
-         failed; "xpass": passed although marked xfail)
+         failed; "xpass": passed although marked xfail; "missing": the mode requires it
+         (acceptance/expected/required-checks.yaml) and it was not collected)
   step:  passed (every check passed) | failed (a check failed or errored) |
          incomplete (a check skipped, xpass or unknown) | not run (no checks)
-  run:   FAILED > DEGRADED > INCOMPLETE > PARTIAL > OPERATIONAL; see assess()
+  run:   FAILED > DEGRADED > INCOMPLETE > PARTIAL > READ-ONLY > OPERATIONAL; see assess()
+         and exit_status() for the status a session exits with
 """
 from __future__ import annotations
 
@@ -20,16 +22,22 @@ from datetime import datetime
 from typing import Any
 
 PASSED, FAILED, ERROR, SKIPPED, XPASS, UNKNOWN = "passed", "failed", "error", "skipped", "xpass", "unknown"
+MISSING = "missing"
 INCOMPLETE, NOT_RUN = "incomplete", "not run"
-CHECK_STATUSES = (PASSED, FAILED, ERROR, SKIPPED, XPASS, UNKNOWN)
+CHECK_STATUSES = (PASSED, FAILED, ERROR, SKIPPED, XPASS, UNKNOWN, MISSING)
 STEP_STATUSES = (PASSED, FAILED, INCOMPLETE, NOT_RUN)
 
-RUN_STATUSES = ("FAILED", "DEGRADED", "INCOMPLETE", "PARTIAL", "OPERATIONAL")   # precedence: worst first
-RUN_FAILED, DEGRADED, RUN_INCOMPLETE, PARTIAL, OPERATIONAL = RUN_STATUSES
+RUN_STATUSES = ("FAILED", "DEGRADED", "INCOMPLETE", "PARTIAL", "READ-ONLY", "OPERATIONAL")   # worst first
+RUN_FAILED, DEGRADED, RUN_INCOMPLETE, PARTIAL, READ_ONLY, OPERATIONAL = RUN_STATUSES
+
+# How a check failed (Check.failed_on): on its assertion (what it checks was found wrong), on another
+# exception in its body (a crash), or in its setup or teardown. Only the first is a finding about the platform.
+ON_ASSERTION, ON_EXCEPTION, ON_SETUP, ON_TEARDOWN = "assertion", "exception", "setup", "teardown"
 
 # How a reason says what became of checks that did not pass.
 NOT_PASSED = {FAILED: "failed", ERROR: "errored", SKIPPED: "skipped",
-              XPASS: "passed unexpectedly (xpass)", UNKNOWN: "unfinished (no result)"}
+              XPASS: "passed unexpectedly (xpass)", UNKNOWN: "unfinished (no result)",
+              MISSING: "required but not collected (deleted, renamed, --ignore'd or a collection error)"}
 
 DEFAULT_TITLE = "JupyterHub Data Analytics Platform - Deployment Verification"
 
@@ -64,6 +72,8 @@ class Check:
     facts: dict[str, str] = field(default_factory=dict)
     phases_s: dict[str, float] = field(default_factory=dict)   # setup/call/teardown: duration_s split
     attachments: list[Attachment] = field(default_factory=list)
+    check_id: str = ""                  # the manifest's id (acceptance/required.py check_id)
+    failed_on: str | None = None        # ON_ASSERTION, ON_EXCEPTION, ON_SETUP, ON_TEARDOWN; None: not failed
 
     @property
     def ok(self) -> bool:
@@ -120,6 +130,11 @@ class Run:
     build_status: dict[str, Any] | None = None  # images/build.py's status (plugin.read_build_status); None: not given
     pytest_html: str | None = None            # pytest-html's report file
     expected_state: dict[str, str] | None = None  # {"path": ..., "sha256": ...}
+    mode: str | None = None                   # the run's mode in words (verify.mode_label)
+    read_only: bool = False                   # a --read-only verify run: its best verdict is READ-ONLY
+    required: dict[str, str] | None = None    # the checks the mode requires: check id -> step; None: not declared
+    scope_left_out: dict[str, list[str]] = field(default_factory=dict)   # why -> check ids the mode does not require
+    report_error: str | None = None           # the report could not be built: this replaces it
 
     def __post_init__(self) -> None:
         if self.expected_steps is None:
@@ -155,9 +170,15 @@ class Run:
     def ordered_counts(self) -> list[tuple[str, int | None]]:
         return reliability_counts(self.counts, self.count_names)
 
+    @property
+    def scope_line(self) -> str:
+        """What this run's mode required and what it left out of scope, for the verdict line."""
+        return scope_line(self)
+
 
 def step_status(checks: list[Check]) -> str:
-    """not run if no checks, failed if any failed or errored, passed if all passed, else incomplete."""
+    """not run if no checks, failed if any failed or errored, passed if all passed, else incomplete (a check
+    skipped, unfinished, xpass or missing)."""
     if not checks:
         return NOT_RUN
     if any(c.bad for c in checks):
@@ -248,10 +269,13 @@ def assess(run: Run) -> list[tuple[str, str]]:
                 an expected step without checks (in a full run), the session interrupted, a non-zero
                 exit status, failed unit tests, the image build's status unknown
     PARTIAL     the selection was narrowed (-m, -k, arguments, deselection); all else passed
-    OPERATIONAL no reason at all: every expected step ran and every check in it passed
+    READ-ONLY   a --read-only run in which every read-only check passed: not a verified deployment
+    OPERATIONAL no reason at all: every check the mode requires ran and passed
     """
     steps = run.steps
     found: list[tuple[str, str]] = []
+    if run.report_error:
+        found.append((RUN_FAILED, f"the deployment report could not be built: {first_line(run.report_error)}"))
     if run.stack_error:
         found.append((RUN_FAILED, f"the stack could not start: {first_line(run.stack_error)}"))
     if not any(s.status == PASSED for s in steps):
@@ -272,6 +296,12 @@ def assess(run: Run) -> list[tuple[str, str]]:
     if run.unit_failures:
         found.append((RUN_INCOMPLETE, f"unit tests failed: {_listing(run.unit_failures)}"))
     found += build_reasons(run.build_status)
+    if run.read_only:
+        verified = [s.id for s in steps if s.checks and s.id in (run.expected_steps or ())]
+        not_verified = [sid for sid in run.step_titles if sid not in verified]
+        found.append((READ_ONLY, f"read-only run: only what answers without credentials was verified "
+                                 f"({_listing(verified, 20) or 'no step'}, their read-only checks); not verified: "
+                                 f"{_listing(not_verified, 20)}, and the rest of the steps above"))
     return sorted(found, key=lambda r: RUN_STATUSES.index(r[0]))
 
 
@@ -319,3 +349,32 @@ def format_bytes(n: int | float | None) -> str:
         if n >= div:
             return f"{n / div:.2f} {unit}"
     return f"{int(n)} B"
+
+
+def scope_line(run: Run) -> str:
+    """The mode, how many checks it required in how many steps, and what it left out of scope, in words."""
+    parts = [f"mode: {run.mode}"] if run.mode else []
+    if run.required is not None:
+        steps = sorted(set(run.required.values()), key=lambda sid: list(run.step_titles).index(sid)
+                       if sid in run.step_titles else len(run.step_titles))
+        parts.append(f"{plural(len(run.required), 'required check')} in {plural(len(steps), 'step')}")
+    for why, ids in run.scope_left_out.items():
+        parts.append(f"out of scope ({why}): {plural(len(ids), 'check')}")
+    return "; ".join(parts)
+
+
+def exit_status(run: Run, pytest_status: int, gate_read_only: bool = False) -> int:
+    """The status a session exits with, from its verdict (the one rule for every mode):
+
+    OPERATIONAL  pytest's own status (0 when every test passed)
+    PARTIAL      pytest's own status, when the run was narrowed on purpose and every selected check passed
+                 (PARTIAL is then the worst reason)
+    READ-ONLY    0 only with --gate-read-only (and pytest's 0); 1 otherwise
+    INCOMPLETE, DEGRADED, FAILED, a report that could not be built: non-zero (pytest's, or 1)
+    """
+    status = run.status
+    if status in (OPERATIONAL, PARTIAL):
+        return pytest_status
+    if status == READ_ONLY and gate_read_only:
+        return pytest_status
+    return pytest_status or 1

@@ -6,14 +6,19 @@ Registered from the root conftest.py (pytest_plugins = ["acceptance.report.plugi
   tests without one (unit tests) are not part of the report, but their failures keep the
   run from OPERATIONAL.
 - The verdict fails closed (model.assess): the session's exit status, an interruption
-  (Ctrl-C, pytest.exit, -x), a narrowed selection (-m, -k, arguments, deselection), expected
-  steps without checks and the image build's status (env IMAGE_BUILD_STATUS) all count.
+  (Ctrl-C, pytest.exit, -x), a narrowed selection (-m, -k, arguments, deselection), the checks
+  the mode requires (acceptance/required.py: one not collected is "missing") and the image
+  build's status (env IMAGE_BUILD_STATUS) all count. The session's exit status follows the
+  verdict in every mode (model.exit_status).
 - Tests add evidence to their own check with the `evidence` fixture, and to the run's
   reliability counts with the `tally` fixture; fixtures add run facts through the
   collector (`deployment_report` fixture or get_collector(config)).
 - pytest-playwright's artifacts of a test (trace.zip, test-failed-N.png) are attached.
-- At the end of the session deployment-report.{html,md,json} are written into the report
-  dir (settings.REPORTS_DIR, or --report-dir) when the run had step-marked tests.
+- An acceptance run (one whose arguments reach acceptance/tests) removes the report dir's
+  earlier deployment-report.*, junit.xml and pytest-report.html first, and at the end writes
+  deployment-report.{html,md,json} into the report dir (settings.REPORTS_DIR, or --report-dir,
+  which takes the run's JUnit XML, pytest-html report and Playwright artifacts along); a report
+  that cannot be built is replaced by one that says so, and the run fails.
 """
 from __future__ import annotations
 
@@ -29,10 +34,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _pytest.mark.expression import Expression
 
 from acceptance import settings
 from acceptance.report import model
 from acceptance.report.model import Attachment, Check, Run
+from acceptance.required import check_id
 
 REPORT_KEY = pytest.StashKey["ReportCollector"]()
 STEP_MARKERS = tuple(sid.lower() for sid in settings.STEPS)
@@ -94,6 +101,15 @@ def failure_message(call: pytest.CallInfo | None, rep: pytest.TestReport) -> str
     if crash is not None and getattr(crash, "message", None):
         return _trim(crash.message)
     return _trim(getattr(rep, "longreprtext", "") or "", keep_end=True)
+
+
+def failed_on(call: pytest.CallInfo | None) -> str:
+    """ON_ASSERTION when the check's body failed on an assertion (assert, Playwright's expect), else ON_EXCEPTION
+    (a crash: a timeout, a connection error, pytest.fail): only the first is a finding about the platform."""
+    excinfo = getattr(call, "excinfo", None)
+    if excinfo is not None and isinstance(excinfo.value, AssertionError):
+        return model.ON_ASSERTION
+    return model.ON_EXCEPTION
 
 
 def xpass_reason(rep: pytest.TestReport) -> str | None:
@@ -211,6 +227,12 @@ class ReportCollector:
         self.problems: list[str] = []      # the plugin's own troubles, shown in the report
         self.written: dict[str, Path] = {}
         self.last_status: str | None = None   # the verdict of the report last written
+        self.required: dict[str, str] | None = None   # check id -> step: what the mode requires (None: not declared)
+        self.mode: str | None = None
+        self.read_only = False
+        self.scope_left_out: dict[str, list[str]] = {}
+        self.deselected_ids: set[str] = set()   # check ids deselected on purpose (-m, -k ...)
+        self.verdict_line: str | None = None    # printed as the session's last line
         self._pw_folders: dict[str, Path | None] = {}
 
     # -- run facts (called by fixtures)
@@ -255,6 +277,32 @@ class ReportCollector:
         """The steps this session must run for an OPERATIONAL verdict (default: every step)."""
         self.expected_steps = [str(sid).upper() for sid in step_ids]
 
+    def require_checks(self, required: Mapping[str, str], mode: str | None = None,
+                       scope_left_out: Mapping[str, list[str]] | None = None, read_only: bool = False) -> None:
+        """The checks this run's mode requires (check id -> step, from the manifest); their steps are the
+        expected steps. A required check that is not collected becomes a "missing" check of its step."""
+        self.required = dict(required)
+        self.mode = mode
+        self.read_only = read_only
+        self.scope_left_out = {str(k): list(v) for k, v in (scope_left_out or {}).items()}
+        steps = set(self.required.values())
+        self.expected_steps = [sid for sid in self.step_titles if sid in steps] + sorted(steps - set(self.step_titles))
+
+    def add_missing(self, collected_ids: Iterable[str], selected: Any = None) -> list[str]:
+        """A "missing" check for each required check neither collected nor deselected on purpose
+        (`selected(check_id, step)`: False when the run's narrowing would not have selected it)."""
+        seen = set(collected_ids) | self.deselected_ids | {c.check_id for c in self.checks.values()}
+        missing = []
+        for cid, step in (self.required or {}).items():
+            if cid in seen or (selected is not None and not selected(cid, step)):
+                continue
+            self.checks[f"missing::{cid}"] = Check(
+                nodeid=f"acceptance/tests/{cid}", title=cid, step=step, status=model.MISSING, check_id=cid,
+                message="required by acceptance/expected/required-checks.yaml in this mode, and not collected: "
+                        "deleted, renamed, --ignore'd, or its module failed to import")
+            missing.append(cid)
+        return missing
+
     def set_expected_state(self, path: str | Path, sha256: str) -> None:
         """The expected-state file the run was checked against, shown in the report's header."""
         self.expected_state = {"path": str(path), "sha256": str(sha256)}
@@ -268,7 +316,8 @@ class ReportCollector:
         """The Check of a step-marked item (created on first use)."""
         check = self.checks.get(item.nodeid)
         if check is None:
-            check = Check(nodeid=item.nodeid, title=check_title(item), step=step_of(item) or "")
+            check = Check(nodeid=item.nodeid, title=check_title(item), step=step_of(item) or "",
+                          check_id=check_id(item.nodeid))
             self.checks[item.nodeid] = check
         return check
 
@@ -283,6 +332,7 @@ class ReportCollector:
             self._pw_folders[item.nodeid] = playwright_output_folder(item)
             if rep.failed:
                 check.status, check.message = model.ERROR, failure_message(call, rep)
+                check.failed_on = model.ON_SETUP
             elif rep.skipped:
                 check.status, check.message = model.SKIPPED, skip_reason(rep)
         elif when == "call":
@@ -292,6 +342,7 @@ class ReportCollector:
                 check.message = _trim(f"marked xfail: {xpass}".rstrip(": "))
             elif rep.failed:
                 check.status, check.message = model.FAILED, failure_message(call, rep)
+                check.failed_on = failed_on(call)
             elif rep.skipped:
                 check.status, check.message = model.SKIPPED, skip_reason(rep)
             else:
@@ -301,7 +352,7 @@ class ReportCollector:
             if check.bad:
                 check.message = f"{check.message}\n\n{msg}".strip()
             else:
-                check.status, check.message = model.ERROR, msg
+                check.status, check.message, check.failed_on = model.ERROR, msg, model.ON_TEARDOWN
 
     def attach_playwright_artifacts(self, rep: pytest.TestReport, base: Path | None = None) -> None:
         check = self.checks.get(rep.nodeid)
@@ -342,6 +393,10 @@ class ReportCollector:
             interrupted=self.interrupted,
             unit_failures=list(self.unit_failures),
             expected_state=self.expected_state,
+            mode=self.mode,
+            read_only=self.read_only,
+            required=None if self.required is None else dict(self.required),
+            scope_left_out={k: list(v) for k, v in self.scope_left_out.items()},
             **ending,
         )
 
@@ -524,7 +579,52 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+# The run's own outputs, by pytest option: pytest.ini puts them under settings.REPORTS_DIR; --report-dir takes them
+# along, so that two runs with their own report dirs never share (and overwrite) a JUnit file a CI gates on.
+RUN_OUTPUTS = {"xmlpath": "junit.xml", "htmlpath": "pytest-report.html", "output": "artifacts"}
+# What a run removes from its report dir before it starts: an earlier run's reports are never taken for this one's.
+STALE = ("deployment-report.html", "deployment-report.md", "deployment-report.json", "junit.xml",
+         "pytest-report.html")
+
+
+def acceptance_run(config: pytest.Config, session: pytest.Session | None = None) -> bool:
+    """Whether this session owes a deployment report: its arguments reach acceptance/tests, or it collected
+    step-marked checks (--collect-only and xdist workers never)."""
+    if config.option.collectonly or hasattr(config, "workerinput"):
+        return False
+    if session is not None and any(step_of(i) for i in getattr(session, "items", []) or []):
+        return True
+    if get_collector(config).checks:
+        return True
+    tests = (config.rootpath / "acceptance" / "tests").resolve()
+    if not tests.is_dir():
+        return False
+    if config.args_source != pytest.Config.ArgsSource.ARGS:
+        paths = config.getini("testpaths") or ["."]
+    else:
+        paths = [a.split("::")[0] for a in config.args]
+    for arg in paths:
+        path = _invocation_path(config, arg).resolve()
+        if path == tests or tests in path.parents or path in tests.parents:
+            return True
+    return False
+
+
+def _redirect_outputs(config: pytest.Config) -> None:
+    """With --report-dir, the run's JUnit XML, pytest-html report and artifacts go there too (unless given)."""
+    if not config.getoption("report_dir", default=None):
+        return
+    outdir = _report_dir(config)
+    default = Path(settings.REPORTS_DIR).resolve()
+    for option, name in RUN_OUTPUTS.items():
+        value = getattr(config.option, option, None)
+        if value and _invocation_path(config, value).resolve() == default / name:
+            setattr(config.option, option, str(outdir / name))
+
+
+@pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
+    _redirect_outputs(config)   # before junitxml and pytest-html read their paths
     registered = {line.split(":", 1)[0].split("(", 1)[0].strip() for line in config.getini("markers")}
     for sid, title in settings.STEPS.items():
         if sid.lower() not in registered:
@@ -536,6 +636,28 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     get_collector(session.config).started = _now()
+    _remove_stale(session.config)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    _remove_stale(config, items)   # a run known by its step-marked checks only now
+
+
+def _remove_stale(config: pytest.Config, items: list[pytest.Item] | None = None) -> None:
+    """An earlier run's reports go before this run's tests start: never taken for this run's."""
+    if acceptance_run(config) or any(step_of(i) for i in items or ()):
+        outdir = get_collector(config).outdir
+        for name in STALE:
+            path = outdir / name
+            if path.exists() and not _is_output_of_this_run(config, path):
+                path.unlink()
+
+
+def _is_output_of_this_run(config: pytest.Config, path: Path) -> bool:
+    """junit.xml and pytest-report.html of this very run (pytest-html may have opened its file already)."""
+    return any(getattr(config.option, o, None) and _invocation_path(config, getattr(config.option, o)).resolve()
+               == path.resolve() for o in ("xmlpath", "htmlpath"))
 
 
 @pytest.hookimpl(wrapper=True)
@@ -559,7 +681,9 @@ class _SessionHooks:
         self.config = config
 
     def pytest_deselected(self, items: list[pytest.Item]) -> None:
-        get_collector(self.config).deselected += len(items)
+        collector = get_collector(self.config)
+        collector.deselected += len(items)
+        collector.deselected_ids.update(check_id(i.nodeid) for i in items if step_of(i))
 
     def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
         # Ctrl-C, pytest.exit() and pytest's own Interrupted (collection errors, session.shouldstop).
@@ -586,15 +710,58 @@ _HOOK_NAME = "acceptance-report-artifacts"
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    collector = config.stash.get(REPORT_KEY, None)
+    if collector is not None and collector.verdict_line:   # the run's last line: after pytest's summary
+        print(collector.verdict_line, flush=True)
     hook = config.pluginmanager.get_plugin(_HOOK_NAME)
     if hook is not None:
         config.pluginmanager.unregister(hook, _HOOK_NAME)
 
 
+def selected_by_narrowing(config: pytest.Config) -> Any:
+    """(check id, step, scope markers) -> whether this run's -m, -k and arguments would have selected that check
+    had it been collected: a required check that was not collected only counts as missing when it would have."""
+    from acceptance import required
+
+    markexpr = Expression.compile(config.option.markexpr) if config.option.markexpr else None
+    keyword = Expression.compile(config.option.keyword) if config.option.keyword else None
+    narrow_args = []
+    if config.args_source == pytest.Config.ArgsSource.ARGS:
+        tests = (config.rootpath / "acceptance" / "tests").resolve()
+        for arg in config.args:
+            path_part, _, name = arg.partition("::")
+            path = _invocation_path(config, path_part).resolve()
+            if path == tests or path in tests.parents:
+                continue   # the whole of acceptance/tests
+            narrow_args.append((path, name.split("[")[0]))
+    try:
+        markers_of = {r.id: r.markers for r in required.load()}
+    except required.ManifestError:
+        markers_of = {}
+
+    def selected(cid: str, step: str) -> bool:
+        module, _, name = cid.partition("::")
+        template = next((t for t in markers_of if t.split("[")[0] == cid.split("[")[0]), None)
+        markers = {step.lower(), *markers_of.get(template, ())}
+        if markexpr is not None and not markexpr.evaluate(lambda n, **kw: not kw and n in markers):
+            return False
+        names = {name, module, "acceptance", "tests", *markers}
+        if keyword is not None and not keyword.evaluate(lambda sub, **kw: any(sub.lower() in n.lower() for n in names)):
+            return False
+        if narrow_args:
+            tests = (config.rootpath / "acceptance" / "tests").resolve()
+            return any((path.is_dir() and (tests / module).resolve().is_relative_to(path)) or
+                       (path.name == module and (not fn or fn == name.split("[")[0])) for path, fn in narrow_args)
+        return True
+
+    return selected
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Write the deployment report and make the session's exit status follow its verdict (model.exit_status)."""
     config = session.config
-    if hasattr(config, "workerinput"):  # pytest-xdist worker: the controller writes the report
+    if not acceptance_run(config, session):   # unit tests alone, --collect-only, an xdist worker: no report owed
         return
     collector = get_collector(config)
     tr = config.pluginmanager.get_plugin("terminalreporter")
@@ -605,32 +772,66 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         else:
             print(line, file=sys.stderr)
 
+    collector.finished = _now()
+    stopped = session.shouldfail or session.shouldstop   # -x, --maxfail: pytest stopped early
+    if stopped and not collector.interrupted:
+        collector.interrupted = f"stopped early: {stopped}"
+    ending: dict[str, Any] = {"exit_status": int(exitstatus)}
+    run: Run | None = None
     try:
-        has_steps = bool(collector.checks) or any(step_of(i) for i in getattr(session, "items", []) or [])
-        if not has_steps:
-            return
-        collector.finished = _now()
-        stopped = session.shouldfail or session.shouldstop   # -x, --maxfail: pytest stopped early
-        if stopped and not collector.interrupted:
-            collector.interrupted = f"stopped early: {stopped}"
+        collected = [check_id(i.nodeid) for i in getattr(session, "items", []) or [] if step_of(i)]
+        collector.add_missing(collected, selected_by_narrowing(config))
         profiles, problem = _profiles_for_report()
         if problem:
             collector.problems.append(problem)
         build = read_build_status(os.environ.get("IMAGE_BUILD_STATUS"))
         html = html_report_path(config)
-        run = collector.build_run(
-            profiles, _run_defaults(config, build), _harness_versions(),
-            exit_status=int(exitstatus), narrowed=narrowing(config, collector.deselected),
-            build_status=build, pytest_html=str(html) if html else None,
-        )
+        ending.update(narrowed=narrowing(config, collector.deselected), build_status=build,
+                      pytest_html=str(html) if html else None)
+        run = collector.build_run(profiles, _run_defaults(config, build), _harness_versions(), **ending)
         from acceptance.report.render import write_reports
 
-        collector.last_status = run.status
         collector.written = write_reports(run, collector.outdir)
-        for kind, path in collector.written.items():
-            say(f"deployment report ({kind}): {path}")
-    except Exception as e:  # noqa: BLE001 - a report problem must not hide the test results
-        say(f"deployment report: could not be written: {type(e).__name__}: {e}")
+    except Exception as e:  # noqa: BLE001 - the run must still end in a report, one that says it failed
+        error = f"{type(e).__name__}: {e}\n{traceback.format_exc(limit=5)}"
+        say(f"deployment report: could not be built: {type(e).__name__}: {e}")
+        run = Run(started=collector.started, finished=collector.finished, step_titles=dict(collector.step_titles),
+                  report_error=error, exit_status=int(exitstatus))
+        collector.written = _write_fallback(run, collector.outdir, say)
+    for kind, path in collector.written.items():
+        say(f"deployment report ({kind}): {path}")
+    collector.last_status = run.status
+    status = model.exit_status(run, int(session.exitstatus), bool(config.getoption("gate_read_only", default=False)))
+    if not collector.written:
+        status = status or 1
+    session.exitstatus = status
+    scope = run.scope_line
+    collector.verdict_line = f"verdict: {run.status}" + (f" ({scope})" if scope else "") + f"; exit status {status}"
+
+
+def _write_fallback(run: Run, outdir: Path, say: Any) -> dict[str, Path]:
+    """A report that says the report could not be built (the verdict FAILED), in the three formats: plain."""
+    written = {}
+    try:
+        outdir.mkdir(parents=True, exist_ok=True)
+        reasons = run.reasons
+        data = {"title": run.title, "status": run.status, "reasons": reasons, "exit_status": run.exit_status,
+                "report_error": run.report_error, "steps": []}
+        written["json"] = outdir / "deployment-report.json"
+        written["json"].write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        text = f"# {run.title}\n\n**Status**: **{run.status}**\n\n" + "".join(f"- {r}\n" for r in reasons)
+        written["md"] = outdir / "deployment-report.md"
+        written["md"].write_text(text + f"\n```\n{run.report_error}\n```\n", encoding="utf-8")
+        import html as _html
+
+        written["html"] = outdir / "deployment-report.html"
+        items = "".join(f"<li>{_html.escape(r)}</li>" for r in reasons)
+        written["html"].write_text(f"<!doctype html><meta charset=utf-8><title>{_html.escape(run.title)}</title>"
+                                   f"<h1>{run.status}</h1><ul>{items}</ul>"
+                                   f"<pre>{_html.escape(run.report_error or '')}</pre>", encoding="utf-8")
+    except OSError as e:
+        say(f"deployment report: not even the fallback could be written: {e}")
+    return written
 
 
 @pytest.fixture(scope="session")

@@ -22,20 +22,21 @@ INLINE_IMAGE_LIMIT = 15_000_000  # bytes of a screenshot embedded as a data URI
 
 # Only OPERATIONAL is green.
 STATUS_ICON = {
-    model.OPERATIONAL: "✅", model.PARTIAL: "🔷", model.RUN_INCOMPLETE: "🔶", model.DEGRADED: "⚠️",
-    model.RUN_FAILED: "❌",
+    model.OPERATIONAL: "✅", model.READ_ONLY: "🔹", model.PARTIAL: "🔷", model.RUN_INCOMPLETE: "🔶",
+    model.DEGRADED: "⚠️", model.RUN_FAILED: "❌",
 }
 STATUS_TEXT = {
-    model.OPERATIONAL: "every expected step ran and every check passed",
+    model.OPERATIONAL: "every check the mode requires ran and passed",
+    model.READ_ONLY: "every read-only check passed, but a read-only run does not verify the deployment",
     model.PARTIAL: "every selected check passed, but the run was narrowed: not every expected step was verified",
     model.RUN_INCOMPLETE: "nothing failed, but not everything was verified",
     model.DEGRADED: "some checks failed",
     model.RUN_FAILED: "the deployment could not be verified",
 }
-STATUS_MARK = {model.OPERATIONAL: "✓", model.PARTIAL: "◐", model.RUN_INCOMPLETE: "?", model.DEGRADED: "!",
-               model.RUN_FAILED: "✗"}
+STATUS_MARK = {model.OPERATIONAL: "✓", model.READ_ONLY: "○", model.PARTIAL: "◐", model.RUN_INCOMPLETE: "?",
+               model.DEGRADED: "!", model.RUN_FAILED: "✗"}
 MARK = {model.PASSED: "✓", model.FAILED: "✗", model.ERROR: "✗", model.SKIPPED: "–", model.XPASS: "!",
-        model.UNKNOWN: "?", model.INCOMPLETE: "?", model.NOT_RUN: "·"}
+        model.UNKNOWN: "?", model.MISSING: "∅", model.INCOMPLETE: "?", model.NOT_RUN: "·"}
 STEP_ICON = {model.PASSED: "✅", model.FAILED: "❌", model.INCOMPLETE: "🔶", model.NOT_RUN: "⚪"}
 # Counts where anything above 0 is a loss: shown red above 0, green at 0.
 LOSS_COUNTS = ("files lost", "servers lost on hub restart")
@@ -77,7 +78,12 @@ def to_json(run: Run, outdir: str | Path) -> dict[str, Any]:
         "finished": run.finished.isoformat(timespec="seconds"),
         "duration_s": round(run.duration_s, 3),
         "stack_error": run.stack_error,
+        "mode": run.mode,
+        "scope": run.scope_line,
         "expected_steps": list(run.expected_steps or []),
+        "required_checks": None if run.required is None else sorted(run.required),
+        "scope_left_out": {k: list(v) for k, v in run.scope_left_out.items()},
+        "report_error": run.report_error,
         "exit_status": run.exit_status,
         "interrupted": run.interrupted,
         "narrowed": run.narrowed,
@@ -100,8 +106,10 @@ def to_json(run: Run, outdir: str | Path) -> dict[str, Any]:
                 "checks": [
                     {
                         "nodeid": c.nodeid,
+                        "check_id": c.check_id,
                         "title": c.title,
                         "status": c.status,
+                        "failed_on": c.failed_on,
                         "duration_s": round(c.duration_s, 3),
                         "message": c.message,
                         "facts": dict(c.facts),
@@ -239,7 +247,8 @@ def build_context(run: Run, outdir: Path) -> dict[str, Any]:
         "status_icon": STATUS_ICON[status],
         "status_text": STATUS_TEXT[status],
         "status_mark": STATUS_MARK[status],
-        "status_class": status.lower(),
+        "status_class": status.lower().replace("-", ""),
+        "scope": run.scope_line,
         "reasons": run.reasons,
         "marks": MARK,
         "pytest_html": link(run.pytest_html, outdir) if run.pytest_html else None,

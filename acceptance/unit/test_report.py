@@ -365,8 +365,8 @@ def test_json_round_trips(sample_run, tmp_path):
     t1 = steps["T1"]
     assert t1["status"] == "failed" and t1["duration_s"] == 4.0 and FAILURE in t1["message"]
     failed = t1["checks"][0]
-    assert list(failed) == ["nodeid", "title", "status", "duration_s", "message", "facts", "attachments",
-                            "phases_s"]
+    assert list(failed) == ["nodeid", "check_id", "title", "status", "failed_on", "duration_s", "message", "facts",
+                            "attachments", "phases_s"]
     assert failed["attachments"][0] == {"label": "logged in", "kind": "image", "path": "artifacts/t1/1-logged-in.png"}
     assert steps["P1"]["checks"][0]["facts"] == {"measured size": "1.23 GB"}
     assert data["summary"]["checks_failed"] == 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from acceptance.mode import Credentials, RunMode, new_user_prefix
-from acceptance.verify import RunUsers, out_of_scope
+from acceptance.verify import RunUsers, scope_reason
 
 
 def test_credentials_from_the_environment_or_a_file_which_wins(tmp_path):
@@ -22,14 +22,6 @@ def test_credentials_never_show_their_secrets():
     assert "tok-123" not in text and "pw-456" not in text and "root" in text
 
 
-class Item:
-    def __init__(self, *markers):
-        self.markers = set(markers)
-
-    def get_closest_marker(self, name):
-        return name if name in self.markers else None
-
-
 @pytest.mark.parametrize(("markers", "m", "left_out"), [
     ((), RunMode(), False),
     (("disruptive",), RunMode(), False),                                     # the own stack: everything
@@ -42,7 +34,7 @@ class Item:
     (("read_only", "https_only"), RunMode(hub_url="https://h", read_only=True), False),
 ])
 def test_each_mode_leaves_out_what_it_may_not_do(markers, m, left_out):
-    assert (out_of_scope(Item(*markers), m) is not None) == left_out
+    assert (scope_reason("P2", set(markers), m) is not None) == left_out
 
 
 def test_run_users_carry_the_runs_prefix_and_are_remembered():
