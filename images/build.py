@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Build the platform's images: the hub and the single-user images that the profiles in
-stack/profiles.yaml name (one Dockerfile target per image), then the production stack's reverse
-proxy (nginx), database (PostgreSQL) and firewall (iptables), which only stack/production/ uses.
+stack/profiles.yaml name (one Dockerfile target per image), then the custom images of profiles with a
+`build:` folder (images/<folder>/Dockerfile, made from images/templates/singleuser-uv/), then the
+production stack's reverse proxy (nginx), database (PostgreSQL) and firewall (iptables), which only
+stack/production/ uses.
 
     python images/build.py                 # build all (layer cache makes rebuilds cheap)
     python images/build.py --missing-only  # build only images that do not exist yet
@@ -19,6 +21,7 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -50,28 +53,85 @@ class ImageSpec:
     tag: str
     dockerfile: str    # relative to images/
     target: str | None
+    folder: str | None = None              # a custom image's folder under images/ (build arg IMAGE_DIR)
+    parents: tuple[ImageSpec, ...] = ()    # images of this build its Dockerfile starts FROM
 
 
-def image_specs(profiles_file: Path = PROFILES_FILE) -> list[ImageSpec]:
-    """The hub first, then every single-user image the profiles use, in profile order, then the production
-    stack's images."""
+class BuildConfigError(ValueError):
+    """The profiles ask for a build that cannot be made; the message names the profile."""
+
+
+def _short(image: str) -> str:
+    """local/uv-lab:latest -> uv-lab"""
+    return image.split("/")[-1].split(":")[0]
+
+
+def dockerfile_parents(dockerfile: Path) -> list[str]:
+    """The images a Dockerfile's stages start FROM, with its ARG defaults filled in (the build passes only
+    BASE_IMAGE and IMAGE_DIR): `ARG PARENT_IMAGE=local/uv-lab:latest` + `FROM ${PARENT_IMAGE}` -> uv-lab."""
+    args: dict[str, str] = {}
+    refs = []
+    for line in dockerfile.read_text().splitlines():
+        words = line.split()
+        if len(words) >= 2 and words[0].upper() == "ARG" and "=" in words[1]:
+            name, _, value = words[1].partition("=")
+            args.setdefault(name, value.strip("\"'"))
+        elif len(words) >= 2 and words[0].upper() == "FROM":
+            ref = next(w for w in words[1:] if not w.startswith("--"))
+            refs.append(re.sub(r"\$\{?(\w+)\}?", lambda m: args.get(m[1], m[0]), ref))
+    return list(dict.fromkeys(refs))
+
+
+def image_specs(profiles_file: Path = PROFILES_FILE, images_dir: Path | None = None) -> list[ImageSpec]:
+    """The hub first, then every single-user image the profiles use, in profile order (a target of
+    images/singleuser/Dockerfile), then the custom images (profiles with `build: <folder>`: built from
+    images/<folder>/Dockerfile, after the shipped images they may start FROM), then the production stack's
+    images. `images_dir`: the images/ beside the profiles file's stack/ (the checkout's, or a scratch copy's)."""
+    images_dir = images_dir or Path(profiles_file).resolve().parent.parent / "images"
     specs = [ImageSpec("hub", HUB_IMAGE, "hub/Dockerfile", None)]
-    for image in dict.fromkeys(p.image for p in load_profiles(profiles_file)):
-        target = image.split("/")[-1].split(":")[0]
-        specs.append(ImageSpec(target, image, "singleuser/Dockerfile", target))
+    folders: dict[str, str | None] = {}
+    for p in load_profiles(profiles_file):
+        if p.image in folders and folders[p.image] != p.build:
+            raise BuildConfigError(
+                f"{profiles_file}: profile {p.key}: image {p.image} is built from "
+                f"{_from(p.build)} here and from {_from(folders[p.image])} by an earlier profile")
+        folders.setdefault(p.image, p.build)
+    for image in (i for i, folder in folders.items() if folder is None):
+        specs.append(ImageSpec(_short(image), image, "singleuser/Dockerfile", _short(image)))
+    for image, folder in ((i, f) for i, f in folders.items() if f is not None):
+        dockerfile = images_dir / folder / "Dockerfile"
+        built = {s.tag: s for s in specs}
+        parents = tuple(built[ref] for ref in dockerfile_parents(dockerfile) if ref in built) \
+            if dockerfile.is_file() else ()
+        specs.append(ImageSpec(_short(image), image, f"{folder}/Dockerfile", None, folder, parents))
     specs += [ImageSpec(name, tag, f"{name}/Dockerfile", None) for name, tag in PRODUCTION_IMAGES.items()]
     return specs
 
 
+def _from(folder: str | None) -> str:
+    return f"images/{folder}/" if folder else "images/singleuser/Dockerfile (no build:)"
+
+
+def missing_dockerfile(spec: ImageSpec, images_dir: Path = HERE) -> str | None:
+    """Why a custom image cannot be built: its `build:` folder has no Dockerfile (None: it has one)."""
+    if spec.folder and not (images_dir / spec.dockerfile).is_file():
+        return (f"the profile's build: {spec.folder} has no Dockerfile (images/{spec.dockerfile}); copy the "
+                f"template: cp -r images/templates/singleuser-uv images/{spec.folder}")
+    return None
+
+
 def inputs_hash(spec: ImageSpec, images_dir: Path = HERE) -> str:
     """sha256 of what makes the image: its Dockerfile's folder (every file, by relative path), the target
-    and the build context's shared files. The optional extra CA (images/ca/) is the host's, not the
+    and the build context's shared files, and the inputs of the images of this build it starts FROM (a
+    custom image is stale when its parent changed). The optional extra CA (images/ca/) is the host's, not the
     checkout's: left out."""
     folder = (images_dir / spec.dockerfile).parent
     digest = hashlib.sha256(f"target={spec.target or ''}\n".encode())
     for path in sorted(p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
         digest.update(f"{path.relative_to(images_dir).as_posix()}\n".encode())
         digest.update(hashlib.sha256(path.read_bytes()).digest())
+    for parent in spec.parents:
+        digest.update(f"parent={parent.tag} {inputs_hash(parent, images_dir)}\n".encode())
     return digest.hexdigest()
 
 
@@ -110,9 +170,11 @@ def prepare_extra_ca() -> str:
 def build(spec: ImageSpec, base_image: str) -> float:
     # --force-rm: a failed step leaves no intermediate container behind (the classic builder keeps it)
     cmd = ["docker", "build", "--force-rm", "-t", spec.tag, "-f", str(HERE / spec.dockerfile),
-           "--build-arg", f"BASE_IMAGE={base_image}", "--label", f"{INPUTS_LABEL}={inputs_hash(spec)}"]
+           "--build-arg", f"BASE_IMAGE={base_image}", "--label", f"{INPUTS_LABEL}={inputs_hash(spec, HERE)}"]
     if spec.target:
         cmd += ["--target", spec.target]
+    if spec.folder:   # a custom image: the build context is images/, its files are under IMAGE_DIR
+        cmd += ["--build-arg", f"IMAGE_DIR={spec.folder}"]
     cmd.append(str(HERE))
     env = dict(os.environ, DOCKER_BUILDKIT="0")  # no buildx on the target hosts
     print(f"[images] building {spec.tag} ({spec.dockerfile}{' target ' + spec.target if spec.target else ''})",
@@ -146,7 +208,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--status-file", type=Path, help="write the outcome as JSON here (read by the report)")
     args = parser.parse_args(argv)
 
-    specs = image_specs()
+    try:
+        specs = image_specs(PROFILES_FILE, HERE)
+    except BuildConfigError as exc:
+        parser.error(str(exc))
     unknown = set(args.names) - {s.name for s in specs}
     if unknown:
         parser.error(f"unknown image(s) {sorted(unknown)}; known: {[s.name for s in specs]}")
@@ -166,6 +231,14 @@ def main(argv: list[str] | None = None) -> int:
     # others; the exit status and the status file say which failed.
     results = []
     for spec in chosen:
+        failed_parents = [r["tag"] for r in results if not r["ok"] and r["tag"] in {p.tag for p in spec.parents}]
+        error = missing_dockerfile(spec, HERE) or (   # a custom image would start FROM the old (or no) parent
+            f"not built: the image it starts FROM did not build ({', '.join(failed_parents)})" if failed_parents
+            else None)
+        if error:
+            print(f"[images] FAILED to build {spec.tag}: {error}", flush=True)
+            results.append({"name": spec.name, "tag": spec.tag, "ok": False, "seconds": None, "error": error})
+            continue
         try:
             elapsed = build(spec, base)
         except BuildFailed as exc:

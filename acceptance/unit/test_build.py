@@ -1,11 +1,14 @@
-"""images/build.py: which images, which base image, the extra CA bundle (no docker needed)."""
+"""images/build.py: which images (the shipped ones, and custom ones from a profile's `build:` folder), which base
+image, the extra CA bundle (no docker needed)."""
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 
 import pytest
+import yaml
 
 from acceptance.settings import ROOT
 from images import build
@@ -116,3 +119,125 @@ def test_extra_ca_missing_bundle_removes_it(ca_dir, tmp_path, monkeypatch):
     monkeypatch.setenv("EXTRA_CA_BUNDLE", str(tmp_path / "no-such.pem"))
     assert build.prepare_extra_ca() == "none"
     assert not dest.exists()
+
+
+# --- custom images: a profile with `build: <folder>` is built from images/<folder>/ (the template's copy)
+
+CUSTOM = {"key": "analytics-2cpu-4gb", "name": "Analytics - 2 CPU / 4GB", "image": "local/analytics:latest",
+          "build": "analytics", "cpus": 2, "memory": "4G", "default_url": "/lab", "app": "lab"}
+
+
+@pytest.fixture
+def platform(tmp_path):
+    """A scratch copy of stack/profiles.yaml and images/ with the template copied to images/analytics and a
+    seventh profile built from it: returns (profiles file, images dir)."""
+    images = tmp_path / "images"
+    shutil.copytree(ROOT / "images", images, ignore=shutil.ignore_patterns("__pycache__", "*.pem"))
+    shutil.copytree(images / "templates" / "singleuser-uv", images / "analytics")
+    (tmp_path / "stack").mkdir()
+    profiles = tmp_path / "stack" / "profiles.yaml"
+    data = yaml.safe_load((ROOT / "stack" / "profiles.yaml").read_text())
+    data["profiles"].append(dict(CUSTOM))
+    profiles.write_text(yaml.safe_dump(data, sort_keys=False))
+    return profiles, images
+
+
+def write_custom(profiles, **changes):
+    data = yaml.safe_load(profiles.read_text())
+    data["profiles"][-1].update(changes)
+    profiles.write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def test_a_profile_with_a_build_folder_is_built_from_it_after_the_shipped_images(platform):
+    profiles, images = platform
+    specs = build.image_specs(profiles)
+    assert [(s.name, s.tag) for s in specs] == [
+        ("hub", build.HUB_IMAGE), ("uv-lab", "local/uv-lab:latest"), ("uv-vscode", "local/uv-vscode:latest"),
+        ("uv-marimo", "local/uv-marimo:latest"), ("analytics", "local/analytics:latest"),
+        ("proxy", "local/jupyterhub-proxy:latest"), ("db", "local/jupyterhub-db:latest"),
+        ("firewall", "local/jupyterhub-firewall:latest")]
+    custom = specs[4]
+    assert (custom.dockerfile, custom.target, custom.folder) == ("analytics/Dockerfile", None, "analytics")
+    assert [p.tag for p in custom.parents] == ["local/uv-lab:latest"]   # the template starts FROM uv-lab
+    assert build.missing_dockerfile(custom, images) is None
+
+
+def test_the_template_starts_from_the_shipped_lab_image():
+    template = ROOT / "images" / "templates" / "singleuser-uv" / "Dockerfile"
+    assert build.dockerfile_parents(template) == ["local/uv-lab:latest"]
+    assert (template.parent / "requirements.txt").is_file() and (template.parent / "README.md").is_file()
+
+
+def test_a_custom_images_inputs_follow_its_folder_and_its_parents_not_other_folders(platform):
+    profiles, images = platform
+    hashes = lambda: {s.name: build.inputs_hash(s, images) for s in build.image_specs(profiles)}  # noqa: E731
+    before = hashes()
+    (images / "analytics" / "requirements.txt").write_text("polars==1.44.2\n")
+    after_requirements = hashes()
+    assert after_requirements["analytics"] != before["analytics"]
+    assert {k: v for k, v in after_requirements.items() if k != "analytics"} == \
+        {k: v for k, v in before.items() if k != "analytics"}
+    (images / "singleuser" / "jupyter_server_config.py").write_text("# changed\n")   # the parent's input
+    after_parent = hashes()
+    assert after_parent["uv-lab"] != after_requirements["uv-lab"]
+    assert after_parent["analytics"] != after_requirements["analytics"]   # stale when its parent is
+    (images / "templates" / "singleuser-uv" / "requirements.txt").write_text("pandas\n")   # the template itself
+    assert hashes()["analytics"] == after_parent["analytics"]
+
+
+def test_the_build_passes_the_folder_and_labels_the_inputs(platform, monkeypatch):
+    profiles, images = platform
+    custom = next(s for s in build.image_specs(profiles) if s.folder)
+    calls = []
+    monkeypatch.setattr(build, "HERE", images)
+    monkeypatch.setattr(build.subprocess, "run", lambda cmd, **kw: calls.append(cmd) or
+                        build.subprocess.CompletedProcess(cmd, 0, ""))
+    build.build(custom, "debian:bookworm-slim")
+    cmd = calls[0]
+    assert cmd[cmd.index("-f") + 1] == str(images / "analytics" / "Dockerfile") and cmd[-1] == str(images)
+    assert "IMAGE_DIR=analytics" in cmd and "--target" not in cmd
+    assert f"{build.INPUTS_LABEL}={build.inputs_hash(custom, images)}" in cmd
+
+
+def test_a_build_folder_without_a_dockerfile_is_named_with_the_copy_command(platform):
+    profiles, images = platform
+    write_custom(profiles, build="no-such")
+    custom = next(s for s in build.image_specs(profiles) if s.folder)
+    assert custom.parents == ()
+    assert build.missing_dockerfile(custom, images) == (
+        "the profile's build: no-such has no Dockerfile (images/no-such/Dockerfile); copy the template: "
+        "cp -r images/templates/singleuser-uv images/no-such")
+
+
+def test_one_image_built_two_ways_is_refused_naming_the_profile(platform):
+    profiles, _ = platform
+    write_custom(profiles, image="local/uv-lab:latest")
+    with pytest.raises(build.BuildConfigError, match="profile analytics-2cpu-4gb: image local/uv-lab:latest is "
+                                                     "built from images/analytics/ here and from images/singleuser"):
+        build.image_specs(profiles)
+
+
+def test_main_records_a_missing_folder_and_a_failed_parent_as_failed_builds(platform, monkeypatch, tmp_path):
+    profiles, images = platform
+    write_custom(profiles, build="no-such")
+    monkeypatch.setattr(build, "PROFILES_FILE", profiles)
+    monkeypatch.setattr(build, "HERE", images)
+    monkeypatch.setattr(build, "choose_base_image", lambda: "debian:bookworm-slim")
+    monkeypatch.setattr(build, "prepare_extra_ca", lambda: "none")
+    status = tmp_path / "status.json"
+    assert build.main(["analytics", "--status-file", str(status)]) == 1
+    [result] = json.loads(status.read_text())["images"]
+    assert not result["ok"] and "build: no-such has no Dockerfile" in result["error"]
+
+    write_custom(profiles, build="analytics")
+
+    def fail_lab(spec, base):
+        if spec.name == "uv-lab":
+            raise build.BuildFailed("`docker build` exited 1")
+        return 1.0
+
+    monkeypatch.setattr(build, "build", fail_lab)
+    monkeypatch.setattr(build, "image_size", lambda tag: 0)
+    assert build.main(["uv-lab", "analytics", "--status-file", str(status)]) == 1
+    results = {r["name"]: r for r in json.loads(status.read_text())["images"]}
+    assert results["analytics"]["error"] == "not built: the image it starts FROM did not build (local/uv-lab:latest)"

@@ -68,9 +68,22 @@ def test_display_name_states_own_cpus_and_memory():
 
 
 def test_every_image_is_a_singleuser_dockerfile_target():
+    """... or, for a profile with `build: <folder>` (a custom image), built from images/<folder>/Dockerfile."""
     targets = dockerfile_targets()
     for p in settings.platform_profiles():
-        assert p.image.split("/")[-1].split(":")[0] in targets, p.image
+        if p.build:
+            assert (ROOT / "images" / p.build / "Dockerfile").is_file(), f"{p.key}: build {p.build}"
+        else:
+            assert p.image.split("/")[-1].split(":")[0] in targets, p.image
+
+
+def test_build_is_optional_and_names_a_folder_under_images(tmp_path):
+    [plain, custom] = load_profiles(write_profiles(tmp_path, [ENTRY, ENTRY | {"key": "c", "name": "C",
+                                                                               "build": "teams/analytics"}]))
+    assert (plain.build, custom.build) == (None, "teams/analytics")
+    for bad in ("../x", "/abs", "a/../b", "", "a b"):
+        message = load_error(tmp_path, [ENTRY | {"build": bad}])
+        assert "profile #1 (k): build" in message and "not a folder under images/" in message, bad
 
 
 @pytest.mark.parametrize(("text", "expected"), [

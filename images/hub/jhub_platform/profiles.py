@@ -11,6 +11,10 @@ APPS = ("lab", "vscode", "marimo")
 _MEMORY = re.compile(r"^(\d+(?:\.\d+)?)([KMGT]?)$")
 _UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
 _FIELDS = ("key", "name", "image", "cpus", "memory", "default_url", "app")
+# optional: `build`, the folder under images/ whose Dockerfile makes the image (images/build.py; the hub ignores
+# it). Without it the image is a target of images/singleuser/Dockerfile.
+_OPTIONAL = ("build",)
+_FOLDER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)*$")
 
 
 class ProfileError(ValueError):
@@ -34,6 +38,7 @@ class Profile:
     memory: str
     default_url: str
     app: str
+    build: str | None = None   # folder under images/ with the image's Dockerfile (a custom image)
 
     @property
     def mem_bytes(self) -> int:
@@ -56,13 +61,14 @@ def load_profiles(path: str | Path) -> list[Profile]:
         if not isinstance(entry, dict):
             raise ProfileError(f"{where} is not a mapping")
         missing = [f for f in _FIELDS if f not in entry]
-        extra = sorted(set(entry) - set(_FIELDS))
+        extra = sorted(set(entry) - set(_FIELDS) - set(_OPTIONAL))
         if missing or extra:
             raise ProfileError(f"{where} ({entry.get('key', '?')}): missing {missing}, unknown {extra}")
         p = Profile(
             key=str(entry["key"]), name=str(entry["name"]), image=str(entry["image"]),
             cpus=float(entry["cpus"]), memory=str(entry["memory"]),
             default_url=str(entry["default_url"]), app=str(entry["app"]),
+            build=None if entry.get("build") is None else str(entry["build"]),
         )
         try:
             memory_bytes(p.memory)
@@ -74,6 +80,9 @@ def load_profiles(path: str | Path) -> list[Profile]:
             raise ProfileError(f"{where} ({p.key}): app {p.app!r} is not one of {APPS}")
         if not p.default_url.startswith("/"):
             raise ProfileError(f"{where} ({p.key}): default_url must start with '/'")
+        if p.build is not None and not _FOLDER.match(p.build):
+            raise ProfileError(f"{where} ({p.key}): build {p.build!r} is not a folder under images/ "
+                               "(like analytics or teams/analytics)")
         profiles.append(p)
     for attr in ("key", "name"):
         values = [getattr(p, attr) for p in profiles]
