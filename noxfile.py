@@ -71,9 +71,12 @@ def verify(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def mutants(session: nox.Session) -> None:
     """Break the platform on purpose, one breakage at a time, and show the steps catch each
-    (all of them; `-- --smoke` for the few CI runs, `-- --only ID ...`, `-- --list`)."""
+    (all of them; `-- --smoke` for the few CI runs, `-- --only ID ...`, `-- --list`).
+
+    The image build must succeed (not _build_images, which tolerates a failed build): a breakage is judged
+    against the unbroken platform's control run, and a missing or stale image would fail every control."""
     _install(session)
-    _build_images(session)
+    session.run("python", "images/build.py", env=ENV)
     session.run("python", "-m", "acceptance.mutants", *session.posargs, env=ENV)
 
 

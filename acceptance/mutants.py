@@ -6,28 +6,57 @@ scratch copy of stack/ and images/, and the checklist steps that must catch it r
     python -m acceptance.mutants --only p3-memory-doubled t2-profile-dropped
     python -m acceptance.mutants --list
 
-A breakage is caught when every step it names comes out "failed" in the deployment report of its run.
-Prints a table and writes reports/mutants.json (the deployment report shows the latest) and each run's
-own reports under reports/mutants/<id>/. Exit status 0 only when every breakage was caught.
+First the control: each breakage's selection (its steps' markers, -k select, --stack, args) runs against the
+unbroken platform and must pass, check by check (one pytest run per --stack/args combination, its -k the OR of
+the breakages' selections; the results are mapped back per breakage by pytest's own -m/-k matching, see
+pytest_collection_modifyitems). A breakage whose control did not pass is not run: "control failed".
+
+Then each breakage, against a stack from its scratch copy. Its result:
+  caught        every step it names has a check that failed on its assertion (the report's failed_on:
+                assert, Playwright's expect), and the check says `must_say` when the breakage sets it
+  missed        it ran, and a named step has no check that failed on its assertion (setup errors, crashes
+                and passes do not count)
+  not applied   the scratch build failed (or, for a breakage whose point is a failed build, succeeded), the
+                stack did not start, pytest selected nothing or wrote no report, the session was interrupted,
+                or no check got past its setup
+  control failed  see above
+
+Kill rate: caught / applied (caught + missed). Exit status 0 only when every breakage run was caught.
+Prints a table and writes reports/mutants.json (the deployment report shows the latest): the rows, the control
+runs, and the coverage table (each check id and the breakages that made it fail on its assertion; the checks no
+breakage did). Each run's own reports go under reports/mutants/<id>/, the controls' under
+reports/mutants/control-<stack>[-<args>]/.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
+
 from acceptance.settings import REPORTS_DIR, ROOT
 
-pytest_no_tests = 5   # pytest's exit status when nothing was selected
+PYTEST_NO_TESTS = 5   # pytest's exit status when nothing was selected
 PROFILES, CONFIG, COMPOSE = "stack/profiles.yaml", "stack/jupyterhub_config.py", "stack/docker-compose.yml"
 DOCKERFILE, SERVER_CONFIG = "images/singleuser/Dockerfile", "images/singleuser/jupyter_server_config.py"
+SWARM_STACK = "stack/swarm/docker-stack.yml"
+
+CAUGHT, MISSED, NOT_APPLIED, CONTROL_FAILED = "caught", "missed", "not applied", "control failed"
+RESULTS = (CAUGHT, MISSED, NOT_APPLIED, CONTROL_FAILED)
+# how a check failed (the deployment report's "failed_on"); only the first is a catch
+ON_ASSERTION, ON_EXCEPTION, ON_SETUP, ON_TEARDOWN = "assertion", "exception", "setup", "teardown"
+CONTROL_ENV = "MUTANTS_CONTROL"   # JSON {"out": path, "selections": {id: [-m expression, -k expression]}}
+BROWSERS = ("chromium", "firefox", "webkit")
 
 
 @dataclass(frozen=True)
@@ -42,6 +71,23 @@ class Mutant:
     smoke: bool = False                 # also run by .ci/run
     stack: str = "compose"              # --stack the steps run against
     args: tuple[str, ...] = ()          # more pytest options the steps need (L1: --load SCENARIO)
+    build_fails: bool = False           # the scratch build must fail: that is the breakage (else: not applied)
+    must_say: str | None = None         # a catching check's message must contain this
+
+    @property
+    def markexpr(self) -> str:
+        """-m: the steps' markers."""
+        return " or ".join(s.lower() for s in self.steps)
+
+    @property
+    def keyword(self) -> str:
+        """The selection as one -k expression (-k matches marker names too): the control runs' building block."""
+        return f"({self.markexpr}) and ({self.select})" if self.select else f"({self.markexpr})"
+
+    @property
+    def group(self) -> tuple[str, tuple[str, ...]]:
+        """Breakages with the same group share one control run."""
+        return self.stack, self.args
 
 
 def _tag(mutant_id: str) -> str:
@@ -86,6 +132,12 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("p2-network-renamed", "the network is jupyterhub-network, not jupyterhub-net", "compose file", ("P2",),
            ((COMPOSE, "name: ${NAME_PREFIX:-}jupyterhub-net", "name: ${NAME_PREFIX:-}jupyterhub-network"),
             (CONFIG, 'f"{NAME_PREFIX}jupyterhub-net"', 'f"{NAME_PREFIX}jupyterhub-network"')), select="network"),
+    # --- the swarm stack file
+    Mutant("swarm-state-outside-the-volume", "on swarm, the hub's data volume is mounted at /srv/jupyterhub-data: "
+           "its database and secrets land in the task's container", "swarm stack file", ("P2",),
+           ((SWARM_STACK, "      - jupyterhub_data:/srv/jupyterhub\n",
+             "      - jupyterhub_data:/srv/jupyterhub-data\n"),),
+           select="state_lives", stack="swarm"),
     # --- the hub config
     Mutant("p2-state-outside-the-volume", "the hub database lives in /tmp, outside the data volume", "hub config",
            ("P2",), ((CONFIG, 'f"sqlite:///{DATA_DIR}/jupyterhub.sqlite"', '"sqlite:////tmp/jupyterhub.sqlite"'),),
@@ -142,7 +194,8 @@ MUTANTS: tuple[Mutant, ...] = (
            select="built_from_this_checkout", smoke=True),
     Mutant("p1-broken-build", "the uv-marimo image does not build", "images", ("P1",),
            ((DOCKERFILE, "FROM common AS uv-marimo\n", "FROM common AS uv-marimo\nRUN exit 3\n"),),
-           select="built_from_this_checkout", build=("uv-marimo",)),
+           select="built_from_this_checkout", build=("uv-marimo",), build_fails=True,
+           must_say="the build of local/uv-marimo:latest failed"),
     Mutant("t5-marimo-moved", "the marimo image serves marimo at /marimo-app/, not /proxy/marimo/", "images", ("T5",),
            ((SERVER_CONFIG, '    "proxy/marimo": {', '    "marimo-app": {'),
             # both marimo profiles use the mutant's tag: local/uv-marimo:latest is never rebuilt from the copy
@@ -152,17 +205,41 @@ MUTANTS: tuple[Mutant, ...] = (
 
 
 @dataclass
+class Control:
+    """A breakage's control: its selection against the unbroken platform."""
+    ok: bool = False
+    run: str = ""                                     # the control run's id (control-compose ...)
+    checks: list[str] = field(default_factory=list)   # the check ids it selected
+    problems: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {"ok": self.ok, "run": self.run, "checks": self.checks, "problems": self.problems}
+
+
+@dataclass
 class Outcome:
     mutant: Mutant
-    caught: bool = False
+    result: str = MISSED
     failed_steps: list[str] = field(default_factory=list)
+    catches: list[dict] = field(default_factory=list)   # {"check_id", "step", "message"}: failed on its assertion
     message: str = ""
     duration_s: float = 0.0
+    control: Control | None = None
+
+    @property
+    def caught(self) -> bool:
+        return self.result == CAUGHT
+
+    @property
+    def applied(self) -> bool:
+        return self.result in (CAUGHT, MISSED)
 
     def row(self) -> dict:
         m = self.mutant
-        return {"id": m.id, "breakage": m.breakage, "category": m.category, "expected_steps": list(m.steps),
-                "caught": self.caught, "failed_steps": self.failed_steps, "message": self.message,
+        return {"id": m.id, "breakage": m.breakage, "category": m.category, "stack": m.stack,
+                "expected_steps": list(m.steps), "result": self.result, "caught": self.caught,
+                "applied": self.applied, "failed_steps": self.failed_steps, "catches": self.catches,
+                "control": self.control.as_dict() if self.control else None, "message": self.message,
                 "duration_s": round(self.duration_s, 1)}
 
 
@@ -180,61 +257,188 @@ def scratch_copy(mutant: Mutant, into: Path) -> Path:
     return into
 
 
+# ---------------------------------------------------------------- reading a run's deployment-report.json
+
 def _first_line(text: str) -> str:
     return next((line.strip() for line in str(text).splitlines() if line.strip()), "")
 
 
-def failure_summary(step: dict) -> str:
-    """The distinct first lines of the step's failed checks' messages (the check's own words, not its title)."""
-    lines = [_first_line(c["message"]) for c in step["checks"] if c["status"] in ("failed", "error")]
-    return "; ".join(dict.fromkeys(line for line in lines if line)) or f"step {step['status']}"
+def check_id_of(check: dict) -> str:
+    """The check's id: the report's "check_id", else its node id without the folder and the browser parameter
+    (acceptance/tests/test_x.py::test_y[chromium-a] -> test_x.py::test_y[a])."""
+    if check.get("check_id"):
+        return check["check_id"]
+    path, _, name = str(check.get("nodeid", "")).partition("::")
+    m = re.fullmatch(r"([^\[]+)\[(.*)\]", name, re.S)
+    if m:
+        params = m[2]
+        for browser in BROWSERS:
+            if params == browser:
+                params = None
+            elif params.startswith(f"{browser}-"):
+                params = params[len(browser) + 1:]
+            elif params.endswith(f"-{browser}"):
+                params = params[:-len(browser) - 1]
+            else:
+                continue
+            break
+        name = m[1] + (f"[{params}]" if params is not None else "")
+    return f"{Path(path).name}::{name}"
 
 
-def run_mutant(mutant: Mutant, reports: Path) -> Outcome:
+def failed_on(check: dict) -> str | None:
+    """How the check failed: the report's "failed_on" (assertion, exception, setup, teardown; None: it did not
+    fail). Reports without the field: read from status and message (a failed call whose exception is an
+    AssertionError, which Playwright's expect raises too, is "assertion")."""
+    if "failed_on" in check:
+        return check["failed_on"]
+    status, message = check.get("status"), _first_line(check.get("message", ""))
+    if status == "failed":
+        return ON_ASSERTION if message.startswith("AssertionError") else ON_EXCEPTION
+    if status == "error":
+        return ON_TEARDOWN if message.startswith("teardown:") else ON_SETUP
+    return None
+
+
+def _checks(report: dict) -> list[dict]:
+    """Every check of the report, each with its step id ("step")."""
+    return [{**c, "step": s["id"]} for s in report.get("steps", []) for c in s.get("checks", [])]
+
+
+def _describe(check: dict) -> str:
+    how = failed_on(check)
+    status = check.get("status", "?")
+    state = f"{status} ({'on its ' + how if how == ON_ASSERTION else 'in ' + how if how else status})" \
+        if how else status
+    message = _first_line(check.get("message", ""))
+    return f"{check_id_of(check)}: {state}" + (f": {message[:240]}" if message else "")
+
+
+def classify(mutant: Mutant, report: dict) -> Outcome:
+    """The breakage's result from its run's deployment report (the build and pytest's exit were looked at
+    before): not applied when the stack did not start, the session was interrupted or no check got past its
+    setup; caught when every named step has a check that failed on its assertion (saying `must_say`, if set)."""
     outcome = Outcome(mutant)
+    checks = _checks(report)
+    outcome.failed_steps = [s["id"] for s in report.get("steps", []) if s.get("status") == "failed"]
+    outcome.catches = [{"check_id": check_id_of(c), "step": c["step"], "message": _first_line(c.get("message", ""))}
+                       for c in checks if c["step"] in mutant.steps and failed_on(c) == ON_ASSERTION]
+    if report.get("stack_error"):
+        outcome.result = NOT_APPLIED
+        outcome.message = f"the stack did not start: {_first_line(report['stack_error'])}"
+        return outcome
+    if report.get("interrupted"):
+        outcome.result = NOT_APPLIED
+        outcome.message = f"the session was interrupted: {report['interrupted']}"
+        return outcome
+    # got to their call phase: passed, failed in it, or errored only in their teardown
+    ran = [c for c in checks if c.get("status") in ("passed", "failed", "xpass") or failed_on(c) == ON_TEARDOWN]
+    if not ran:
+        outcome.result = NOT_APPLIED
+        seen = "; ".join(dict.fromkeys(_describe(c) for c in checks)) or "no check in the report"
+        outcome.message = f"no check got past its setup: {seen}"
+        return outcome
+    caught_steps = {c["step"] for c in outcome.catches}
+    saying = [c for c in outcome.catches if not mutant.must_say or mutant.must_say in c["message"]]
+    if set(mutant.steps) <= caught_steps and saying:
+        outcome.result = CAUGHT
+        shown = saying if mutant.must_say else outcome.catches
+        outcome.message = " | ".join(f"{c['step']} {c['check_id']}: {c['message'][:240]}" for c in shown)
+        return outcome
+    outcome.result = MISSED
+    parts = []
+    for sid in mutant.steps:
+        mine = [c for c in checks if c["step"] == sid]
+        if not mine:
+            parts.append(f"{sid}: no check ran")
+        elif sid not in caught_steps:
+            counts = {}
+            for c in mine:
+                key = c.get("status", "?") if failed_on(c) is None else f"{c['status']} in {failed_on(c)}"
+                counts[key] = counts.get(key, 0) + 1
+            bad = [_describe(c) for c in mine if failed_on(c)]
+            parts.append(f"{sid}: no check failed on its assertion ("
+                         + ", ".join(f"{n} {k}" for k, n in counts.items()) + ")"
+                         + (f": {'; '.join(bad)}" if bad else ""))
+    if mutant.must_say and not saying and caught_steps:
+        parts.append(f"no catching check says {mutant.must_say!r}: "
+                     + "; ".join(f"{c['check_id']}: {c['message'][:160]}" for c in outcome.catches))
+    outcome.message = " | ".join(parts)
+    return outcome
+
+
+def build_verdict(mutant: Mutant, returncode: int, log_tail: str) -> str | None:
+    """Why the scratch build leaves the breakage not applied (None: it did what the breakage needs)."""
+    if mutant.build_fails and returncode == 0:
+        return f"the scratch build of {', '.join(mutant.build)} was to fail (that is the breakage) and succeeded"
+    if not mutant.build_fails and returncode != 0:
+        return f"the scratch build of {', '.join(mutant.build)} failed (exit {returncode}): {log_tail}"
+    return None
+
+
+# ---------------------------------------------------------------- running a breakage
+
+def _pytest_cmd(outdir: Path, stack: str, args: Iterable[str]) -> list[str]:
+    cmd = [sys.executable, "-m", "pytest", "acceptance/tests", "-p", "no:cacheprovider",
+           "--report-dir", str(outdir), f"--junitxml={outdir / 'junit.xml'}",
+           f"--html={outdir / 'pytest-report.html'}", f"--output={outdir / 'artifacts'}"]
+    if stack != "compose":
+        cmd += ["--stack", stack]
+    return cmd + list(args)
+
+
+def _env() -> dict[str, str]:
+    env = {**os.environ, "TESTCONTAINERS_RYUK_DISABLED": "true", "DOCKER_BUILDKIT": "0"}
+    for name in ("IMAGE_BUILD_STATUS", "PLATFORM_ROOT", CONTROL_ENV):
+        env.pop(name, None)
+    return env
+
+
+def _tail(path: Path, lines: int = 3) -> str:
+    try:
+        text = path.read_text(errors="replace").strip().splitlines()
+    except OSError:
+        return ""
+    return " / ".join(line.strip() for line in text[-lines:])
+
+
+def run_mutant(mutant: Mutant, reports: Path, control: Control | None = None) -> Outcome:
     start = time.monotonic()
     outdir = reports / "mutants" / mutant.id
     shutil.rmtree(outdir, ignore_errors=True)
     outdir.mkdir(parents=True)
-    env = {**os.environ, "TESTCONTAINERS_RYUK_DISABLED": "true", "DOCKER_BUILDKIT": "0"}
-    env.pop("IMAGE_BUILD_STATUS", None)
+    env = _env()
+
+    def not_applied(message: str) -> Outcome:
+        return Outcome(mutant, NOT_APPLIED, message=message, duration_s=time.monotonic() - start, control=control)
+
     with tempfile.TemporaryDirectory(prefix=f"mutant-{mutant.id}-") as tmp:
         try:
             scratch = scratch_copy(mutant, Path(tmp))
             env["PLATFORM_ROOT"] = str(scratch)
-            log = open(outdir / "run.log", "w")
             if mutant.build:
                 env["IMAGE_BUILD_STATUS"] = str(outdir / "image-build.json")
-                subprocess.run([sys.executable, str(scratch / "images" / "build.py"), *mutant.build,
-                                "--status-file", env["IMAGE_BUILD_STATUS"]], env=env, stdout=log,
-                               stderr=subprocess.STDOUT, cwd=ROOT)
-            markers = " or ".join(s.lower() for s in mutant.steps)
-            cmd = [sys.executable, "-m", "pytest", "acceptance/tests", "-m", markers, "-p", "no:cacheprovider",
-                   "--report-dir", str(outdir), f"--junitxml={outdir / 'junit.xml'}",
-                   f"--html={outdir / 'pytest-report.html'}", f"--output={outdir / 'artifacts'}"]
+                with open(outdir / "build.log", "w") as log:
+                    built = subprocess.run([sys.executable, str(scratch / "images" / "build.py"), *mutant.build,
+                                            "--status-file", env["IMAGE_BUILD_STATUS"]], env=env, stdout=log,
+                                           stderr=subprocess.STDOUT, cwd=ROOT)
+                why = build_verdict(mutant, built.returncode, _tail(outdir / "build.log"))
+                if why:
+                    return not_applied(why)
+            cmd = _pytest_cmd(outdir, mutant.stack, ["-m", mutant.markexpr, *mutant.args])
             if mutant.select:
                 cmd += ["-k", mutant.select]
-            if mutant.stack != "compose":
-                cmd += ["--stack", mutant.stack]
-            cmd += mutant.args
-            proc = subprocess.run(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
-            log.close()
-            if proc.returncode == pytest_no_tests:
-                raise ValueError(f"-m {markers!r} -k {mutant.select!r} selects no check")
+            with open(outdir / "run.log", "w") as log:
+                proc = subprocess.run(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+            if proc.returncode == PYTEST_NO_TESTS:
+                return not_applied(f"-m {mutant.markexpr!r} -k {mutant.select!r} selects no check")
             report = json.loads((outdir / "deployment-report.json").read_text())
-        except Exception as exc:  # noqa: BLE001 - a mutant that could not run is reported as missed
-            outcome.message = f"the mutant did not run: {type(exc).__name__}: {exc}"
-            outcome.duration_s = time.monotonic() - start
-            return outcome
+        except Exception as exc:  # noqa: BLE001 - a breakage that could not run is reported, not raised
+            return not_applied(f"the breakage did not run: {type(exc).__name__}: {exc}")
         finally:
             _remove_mutant_images(mutant)
-    steps = {s["id"]: s for s in report["steps"]}
-    outcome.failed_steps = [sid for sid, s in steps.items() if s["status"] == "failed"]
-    outcome.caught = all(sid in outcome.failed_steps for sid in mutant.steps)
-    messages = [f"{sid}: {failure_summary(steps[sid])}" for sid in mutant.steps if sid in steps]
-    outcome.message = " | ".join(messages) or f"expected {list(mutant.steps)} to fail; report status " \
-                                              f"{report.get('status')}"
-    outcome.duration_s = time.monotonic() - start
+    outcome = classify(mutant, report)
+    outcome.control, outcome.duration_s = control, time.monotonic() - start
     return outcome
 
 
@@ -243,28 +447,224 @@ def _remove_mutant_images(mutant: Mutant) -> None:
         subprocess.run(["docker", "image", "rm", "-f", _tag(mutant.id)], capture_output=True)
 
 
-def write_table(outcomes: list[Outcome], reports: Path, merge: bool = False) -> Path:
-    """reports/mutants.json; with `merge` (a re-run of some breakages) their rows replace the earlier ones."""
+# ---------------------------------------------------------------- the control runs
+
+def control_groups(mutants: Iterable[Mutant]) -> list[tuple[str, list[Mutant]]]:
+    """(control run id, its breakages): one per --stack/args combination, in the breakages' order."""
+    groups: dict[tuple, list[Mutant]] = {}
+    for m in mutants:
+        groups.setdefault(m.group, []).append(m)
+    out = []
+    for (stack, args), members in groups.items():
+        words = [re.sub(r"[^A-Za-z0-9]+", "-", Path(a).stem).strip("-") for a in args]
+        out.append(("-".join(["control", stack, *filter(None, words)]), members))
+    return out
+
+
+def control_keyword(mutants: Iterable[Mutant]) -> str:
+    """One -k for the group: the OR of each breakage's `(step markers) and (select)`."""
+    return " or ".join(f"({m.keyword})" for m in mutants)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """In a control run (`-p acceptance.mutants` with MUTANTS_CONTROL set): which items each breakage's own
+    `-m markers -k select` selects, by pytest's own matching (the group's -k is a superset: it matches marker
+    names as substrings); items no breakage selects are deselected. Written as JSON to the given path."""
+    spec = os.environ.get(CONTROL_ENV)
+    if not spec:
+        return
+    from _pytest.mark import KeywordMatcher, MarkMatcher
+    from _pytest.mark.expression import Expression
+
+    wanted = json.loads(spec)
+    compiled = {mid: (Expression.compile(m), Expression.compile(k) if k else None)
+                for mid, (m, k) in wanted["selections"].items()}
+    selected: dict[str, list[str]] = {mid: [] for mid in compiled}
+    keep, extra = [], []
+    for item in items:
+        marks, words = MarkMatcher.from_markers(item.iter_markers()), KeywordMatcher.from_item(item)
+        hits = [mid for mid, (m, k) in compiled.items() if m.evaluate(marks) and (k is None or k.evaluate(words))]
+        for mid in hits:
+            selected[mid].append(item.nodeid)
+        (keep if hits else extra).append(item)
+    if extra:
+        items[:] = keep
+        config.hook.pytest_deselected(items=extra)
+    Path(wanted["out"]).write_text(json.dumps({"selected": selected, "extra": [i.nodeid for i in extra]}, indent=2))
+
+
+def control_verdicts(mutants: list[Mutant], run_id: str, report: dict | None, selected: dict[str, list[str]] | None,
+                     problem: str | None = None) -> dict[str, Control]:
+    """Each breakage's control from the group's report and selection: green when every check its selection
+    names passed and each of its steps has one; the whole group fails on a run-level problem (no report, the
+    stack did not start, an interrupted session, a report that is not PARTIAL though every check passed)."""
+    if problem is None and report is None:
+        problem = "the control run wrote no deployment report"
+    if problem is None and selected is None:
+        problem = "the control run did not record its selection (was the -p acceptance.mutants plugin loaded?)"
+    if problem is None and report.get("stack_error"):
+        problem = f"the stack did not start: {_first_line(report['stack_error'])}"
+    if problem is None and report.get("interrupted"):
+        problem = f"the session was interrupted: {report['interrupted']}"
+    checks = {c.get("nodeid"): c for c in _checks(report or {})}
+    if problem is None and checks and all(c.get("status") == "passed" for c in checks.values()) \
+            and report.get("status") != "PARTIAL":
+        problem = f"report status {report.get('status')}, not PARTIAL: " + "; ".join(report.get("reasons") or [])
+    out = {}
+    for m in mutants:
+        nodeids = (selected or {}).get(m.id, [])
+        control = Control(run=run_id, checks=[check_id_of({"nodeid": n, **checks.get(n, {})}) for n in nodeids])
+        if problem:
+            control.problems.append(problem)
+        else:
+            if not nodeids:
+                control.problems.append(f"-m {m.markexpr!r} -k {m.select!r} selects no check")
+            for sid in m.steps:
+                if nodeids and not any(checks.get(n, {}).get("step") == sid for n in nodeids):
+                    control.problems.append(f"{sid}: no selected check")
+            for n in nodeids:
+                c = checks.get(n)
+                if c is None:
+                    control.problems.append(f"{check_id_of({'nodeid': n})}: not in the report")
+                elif c.get("status") != "passed":
+                    control.problems.append(_describe(c))
+        control.ok = not control.problems
+        out[m.id] = control
+    return out
+
+
+def run_control(run_id: str, mutants: list[Mutant], reports: Path) -> tuple[dict, dict[str, Control]]:
+    """One control run for breakages of one --stack/args: their selections against the unbroken platform."""
+    start = time.monotonic()
+    outdir = reports / "mutants" / run_id
+    shutil.rmtree(outdir, ignore_errors=True)
+    outdir.mkdir(parents=True)
+    stack, args = mutants[0].group
+    keyword = control_keyword(mutants)
+    selection_file = outdir / "selection.json"
+    env = {**_env(), CONTROL_ENV: json.dumps({"out": str(selection_file),
+                                              "selections": {m.id: [m.markexpr, m.select] for m in mutants}})}
+    cmd = _pytest_cmd(outdir, stack, ["-p", "acceptance.mutants", *args, "-k", keyword])
+    report = selected = problem = None
+    try:
+        with open(outdir / "run.log", "w") as log:
+            proc = subprocess.run(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+        if proc.returncode == PYTEST_NO_TESTS:
+            problem = f"-k {keyword!r} selects no check"
+        if selection_file.exists():
+            selected = json.loads(selection_file.read_text())["selected"]
+        report_file = outdir / "deployment-report.json"
+        if report_file.exists():
+            report = json.loads(report_file.read_text())
+    except Exception as exc:  # noqa: BLE001 - a control that could not run fails its breakages
+        problem = f"the control did not run: {type(exc).__name__}: {exc}"
+    verdicts = control_verdicts(mutants, run_id, report, selected, problem)
+    record = {"id": run_id, "stack": stack, "args": list(args), "keyword": keyword,
+              "breakages": [m.id for m in mutants], "status": (report or {}).get("status"),
+              "checks": sum(len(v) for v in (selected or {}).values()), "ok": all(v.ok for v in verdicts.values()),
+              "duration_s": round(time.monotonic() - start, 1)}
+    return record, verdicts
+
+
+# ---------------------------------------------------------------- the coverage table
+
+def collected_check_ids() -> dict[str, str]:
+    """Every check pytest collects in acceptance/tests (check id -> step, from the module's name)."""
+    with tempfile.TemporaryDirectory(prefix="mutants-collect-") as tmp:
+        proc = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
+                               "acceptance/tests", "--report-dir", tmp, f"--junitxml={tmp}/junit.xml",
+                               f"--html={tmp}/pytest-report.html"], capture_output=True, text=True, cwd=ROOT,
+                              env=_env())
+    out = {}
+    for line in proc.stdout.splitlines():
+        m = re.match(r"\S*test_([a-z]\d+)_\w+\.py::", line)
+        if m:
+            out[check_id_of({"nodeid": line.strip()})] = m[1].upper()
+    return out
+
+
+def all_check_ids() -> tuple[dict[str, str], str]:
+    """(every check id -> its step, where the list comes from): the required-checks manifest, else what pytest
+    collects."""
+    try:
+        from acceptance.required import all_check_ids as manifest
+        return manifest(), "acceptance/required.py (the required-checks manifest, default expected state)"
+    except Exception as exc:  # noqa: BLE001 - no manifest yet: the collected checks
+        return collected_check_ids(), f"pytest --collect-only acceptance/tests (no manifest: {type(exc).__name__})"
+
+
+def coverage(rows: Iterable[dict], check_ids: dict[str, str], source: str = "") -> dict:
+    """Each check id with the breakages that made it fail on its assertion (applied breakages only: their
+    control passed); `uncovered`: the check ids no breakage did."""
+    by_check: dict[str, dict] = {cid: {"check_id": cid, "step": step, "breakages": []}
+                                 for cid, step in check_ids.items()}
+    for r in rows:
+        if r.get("result") not in (CAUGHT, MISSED):
+            continue
+        for c in r.get("catches") or []:
+            entry = by_check.setdefault(c["check_id"], {"check_id": c["check_id"], "step": c["step"],
+                                                        "breakages": [], "not_in_list": True})
+            if r["id"] not in entry["breakages"]:
+                entry["breakages"].append(r["id"])
+    checks = list(by_check.values())
+    uncovered = [c["check_id"] for c in checks if not c["breakages"]]
+    return {"source": source, "total": len(checks), "covered": len(checks) - len(uncovered), "checks": checks,
+            "uncovered": uncovered}
+
+
+# ---------------------------------------------------------------- the table
+
+def counts(rows: Iterable[dict]) -> dict:
+    rows = list(rows)
+    n = {result: sum(r.get("result") == result for r in rows) for result in RESULTS}
+    applied = n[CAUGHT] + n[MISSED]
+    return {"total": len(rows), "applied": applied, "caught": n[CAUGHT], "missed": n[MISSED],
+            "not_applied": n[NOT_APPLIED], "control_failed": n[CONTROL_FAILED],
+            "kill_rate": round(n[CAUGHT] / applied, 4) if applied else 0.0}
+
+
+def write_table(outcomes: list[Outcome], reports: Path, merge: bool = False, controls: list[dict] = (),
+                check_ids: tuple[dict[str, str], str] | None = None) -> Path:
+    """reports/mutants.json; with `merge` (a re-run of some breakages) their rows and control runs replace the
+    earlier ones. `check_ids`: all check ids and their source, for the coverage table (default: all_check_ids)."""
     path = reports / "mutants.json"
     rows = {o.mutant.id: o.row() for o in outcomes}
+    runs = {c["id"]: c for c in controls}
     if merge and path.exists():
-        earlier = {r["id"]: r for r in json.loads(path.read_text()).get("rows", [])}
+        data = json.loads(path.read_text())
+        earlier = {r["id"]: r for r in data.get("rows", [])}
         rows = {m.id: rows.get(m.id) or earlier[m.id] for m in MUTANTS if m.id in rows or m.id in earlier}
-    caught = sum(r["caught"] for r in rows.values())
-    data = {"finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "total": len(rows), "caught": caught,
-            "kill_rate": round(caught / len(rows), 4) if rows else 0.0, "rows": list(rows.values())}
+        used = {(r.get("control") or {}).get("run") for r in rows.values()}
+        runs = {**{c["id"]: c for c in data.get("controls", []) if c["id"] in used and c["id"] not in runs}, **runs}
+    ids, source = check_ids if check_ids is not None else all_check_ids()
+    data = {"finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **counts(rows.values()),
+            "controls": list(runs.values()), "rows": list(rows.values()),
+            "coverage": coverage(rows.values(), ids, source)}
     path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
     return path
 
 
-def print_table(outcomes: list[Outcome]) -> None:
-    print(f"\n{'breakage':34} {'steps':9} {'result':7} {'time':>6}  message")
+def exit_status(outcomes: list[Outcome]) -> int:
+    """0 only when every breakage run was caught: none missed, none not applied, no control failed."""
+    return 0 if outcomes and all(o.caught for o in outcomes) else 1
+
+
+def print_table(outcomes: list[Outcome], controls: list[dict] = ()) -> None:
+    for c in controls:
+        print(f"\ncontrol {c['id']}: {'green' if c['ok'] else 'FAILED'} ({c['checks']} checks, report "
+              f"{c['status']}, {c['duration_s']:.0f} s) for {', '.join(c['breakages'])}")
+    print(f"\n{'breakage':34} {'steps':9} {'result':14} {'time':>6}  message")
     for o in outcomes:
         m = o.mutant
-        print(f"{m.id:34} {','.join(m.steps):9} {'caught' if o.caught else 'MISSED':7} {o.duration_s:5.0f}s  "
-              f"{o.message[:160]}")
-    caught = sum(o.caught for o in outcomes)
-    print(f"\nkill rate: {caught}/{len(outcomes)} ({100 * caught / max(len(outcomes), 1):.0f} %)")
+        result = o.result if o.caught else o.result.upper()
+        message = o.message if o.result != CONTROL_FAILED else "; ".join(o.control.problems)
+        print(f"{m.id:34} {','.join(m.steps):9} {result:14} {o.duration_s:5.0f}s  {message[:200]}")
+        for c in o.catches if o.caught else ():
+            print(f"{'':34}   caught by {c['check_id']}")
+    n = counts(o.row() for o in outcomes)
+    print(f"\nkill rate: {n['caught']}/{n['applied']} applied ({100 * n['kill_rate']:.0f} %); "
+          f"not applied {n['not_applied']}, control failed {n['control_failed']}, of {n['total']}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -280,20 +680,34 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown breakage(s) {sorted(unknown)}")
     if args.list:
         for m in chosen:
-            print(f"{m.id:34} {m.category:18} {','.join(m.steps):9} {m.breakage}")
+            print(f"{m.id:34} {m.category:18} {m.stack:10} {','.join(m.steps):9} {m.breakage}")
         return 0
     reports = Path(REPORTS_DIR)
+    controls, verdicts = [], {}
+    for run_id, members in control_groups(chosen):
+        print(f"[mutants] {run_id}: {len(members)} breakage(s)' checks against the unbroken platform", flush=True)
+        record, found = run_control(run_id, members, reports)
+        print(f"[mutants]   {'green' if record['ok'] else 'FAILED'}: {record['checks']} checks, report "
+              f"{record['status']}, {record['duration_s']:.0f} s", flush=True)
+        controls.append(record)
+        verdicts.update(found)
     outcomes = []
     for n, mutant in enumerate(chosen, 1):
-        print(f"[mutants] {n}/{len(chosen)} {mutant.id}: {mutant.breakage} (must fail: {', '.join(mutant.steps)})",
-              flush=True)
-        outcome = run_mutant(mutant, reports)
-        print(f"[mutants]   {'caught' if outcome.caught else 'MISSED'} in {outcome.duration_s:.0f} s: "
-              f"{outcome.message[:300]}", flush=True)
+        control = verdicts[mutant.id]
+        if not control.ok:
+            outcome = Outcome(mutant, CONTROL_FAILED, message="control failed: " + "; ".join(control.problems),
+                              control=control)
+            print(f"[mutants] {n}/{len(chosen)} {mutant.id}: not run, its control failed: "
+                  f"{'; '.join(control.problems)[:300]}", flush=True)
+        else:
+            print(f"[mutants] {n}/{len(chosen)} {mutant.id}: {mutant.breakage} (must fail: "
+                  f"{', '.join(mutant.steps)})", flush=True)
+            outcome = run_mutant(mutant, reports, control)
+            print(f"[mutants]   {outcome.result} in {outcome.duration_s:.0f} s: {outcome.message[:300]}", flush=True)
         outcomes.append(outcome)
-    print_table(outcomes)
-    print(f"[mutants] table: {write_table(outcomes, reports, merge=bool(args.only))}")
-    return 0 if outcomes and all(o.caught for o in outcomes) else 1
+    print_table(outcomes, controls)
+    print(f"[mutants] table: {write_table(outcomes, reports, merge=bool(args.only), controls=controls)}")
+    return exit_status(outcomes)
 
 
 if __name__ == "__main__":
