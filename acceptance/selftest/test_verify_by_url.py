@@ -137,7 +137,10 @@ def test_a_verify_run_leaves_the_residents_things_untouched_and_nothing_of_its_o
     ran = {sid: s["status"] for sid, s in steps.items() if s["checks"]}
     assert ran and all(status == "passed" for status in ran.values()), \
         f"the verify run did not pass ({report['status']}): {report['reasons'][:5]}; log {tmp_path / 'verify.log'}"
-    assert report["exit_code"] == (0 if report["status"] == "OPERATIONAL" else 1)
+    # the one exit status rule: 0 for OPERATIONAL, and for PARTIAL when narrowed on purpose and all selected passed
+    assert report["exit_code"] == (0 if report["status"] in ("OPERATIONAL", "PARTIAL") else 1)
+    assert report["status"] == ("OPERATIONAL" if STEPS == "all" else "PARTIAL"), report["reasons"]
+    assert "out of scope (disturbs others" in report["scope"], report["scope"]   # no --disruptive: said so
 
     # the resident: the same running container, the file intact, the volume there
     assert servers.container(RESIDENT).id == before.container.id, "the resident's server was replaced"
@@ -222,3 +225,15 @@ def test_a_read_only_run_over_https_behind_a_proxy_under_a_prefix(deployment, re
     assert tls["facts"]["certificate"].startswith("127.0.0.1 until"), tls["facts"]
     assert users_after == users_before, "a read-only run created users"
     assert report["exit_code"] != 0
+
+
+def test_a_read_only_run_is_never_operational(deployment, resident, tmp_path):
+    """Every read-only check passing against the plain-HTTP deployment is READ-ONLY, not OPERATIONAL: the run
+    exits non-zero unless asked to gate on the read-only verdict (--gate-read-only)."""
+    (tmp_path / "plain").mkdir()
+    (tmp_path / "gated").mkdir()
+    report = run_verify(deployment.hub_url, None, tmp_path / "plain")
+    assert report["status"] == "READ-ONLY" and report["exit_code"] == 1, (report["status"], report["reasons"])
+    assert any(r.startswith("read-only run: only what answers without credentials") for r in report["reasons"])
+    gated = run_verify(deployment.hub_url, None, tmp_path / "gated", "--gate-read-only")
+    assert (gated["status"], gated["exit_code"]) == ("READ-ONLY", 0), gated["reasons"]
