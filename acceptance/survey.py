@@ -3,32 +3,21 @@ hub made (docker inspect), its cgroup limits, where the server lands and which a
 Phase 3 and Test 8 both read the survey, so each profile is started once per run."""
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
 import pytest
 
+from acceptance.app_signatures import app_of
 from acceptance.expected import ExpectedProfile
 from acceptance.servers import Servers
 from acceptance.settings import Timeouts
 
-# what each app's landing page contains, tried in this order
-APP_MARKERS = {
-    "lab": re.compile(r"<title>JupyterLab</title>"),
-    "vscode": re.compile(r"vscode-workbench-web-configuration|workbench", re.I),
-    "marimo": re.compile(r"marimo", re.I),
-}
 # the memory limit and CPU quota inside a container (cgroup v2, else v1)
 CGROUP_READ = (
     "if [ -f /sys/fs/cgroup/memory.max ]; then cat /sys/fs/cgroup/memory.max; cut -d' ' -f1 /sys/fs/cgroup/cpu.max; "
     "else cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/cpu/cpu.cfs_quota_us; fi"
 )
-
-
-def app_of(html: str) -> str | None:
-    """Which app a landing page is (lab, vscode, marimo), None when none of them."""
-    return next((app for app, marker in APP_MARKERS.items() if marker.search(html)), None)
 
 
 @dataclass
