@@ -12,6 +12,9 @@ import nox
 nox.options.sessions = ["lint", "tests"]
 nox.options.reuse_existing_virtualenvs = True
 nox.options.error_on_missing_interpreters = True
+# uv makes the virtualenvs when the host has it (stack/provision-host.sh installs it): 5.7 s for the tests
+# session's, cold, against 27.7 s with virtualenv and pip on the same host
+nox.options.default_venv_backend = "uv|virtualenv"
 
 PYTHON = "3.11"
 HARNESS_REQS = "acceptance/requirements.txt"

