@@ -23,8 +23,8 @@ Then each breakage, against a stack from its scratch copy. Its result:
 
 Kill rate: caught / applied (caught + missed). Exit status 0 only when every breakage run was caught.
 Prints a table and writes reports/mutants.json (the deployment report shows the latest): the rows, the control
-runs, and the coverage table (each check id and the breakages that made it fail on its assertion; the checks no
-breakage did). Each run's own reports go under reports/mutants/<id>/, the controls' under
+runs, and the coverage table (each check id and the breakages, or unit tests (UNIT_CATCHES), that made it fail on
+its assertion; the checks none did). Each run's own reports go under reports/mutants/<id>/, the controls' under
 reports/mutants/control-<stack>[-<args>]/.
 """
 from __future__ import annotations
@@ -202,6 +202,19 @@ MUTANTS: tuple[Mutant, ...] = (
             *(_marimo_image(cpus, _tag("t5-marimo-moved")) for cpus in (1, 2))),
            select="named_marimo", build=("uv-marimo",)),
 )
+
+
+# Checks a unit test makes fail on their assertion (the check's own function called with a wrong deployment):
+# check id -> the unit tests' node ids. The coverage table counts them as seen failing beside the breakages;
+# acceptance/unit/test_mutants.py verifies each named unit test exists and calls the check's function.
+_P1_BUILD = "test_p1_images.py::test_image_is_built_from_this_checkout"
+_P1_UNIT = "acceptance/unit/test_check_failures.py::test_the_build_check_fails_on_"
+UNIT_CATCHES: dict[str, tuple[str, ...]] = {
+    f"{_P1_BUILD}[{tag}]": (f"{_P1_UNIT}a_stale_image[{tag}]",
+                            f"{_P1_UNIT}an_image_whose_build_failed_in_this_run[{tag}]")
+    for tag in ("local/uv-lab:latest", "local/uv-vscode:latest", "local/uv-marimo:latest",
+                "local/jupyterhub-hub:latest")
+}
 
 
 @dataclass
@@ -594,23 +607,29 @@ def all_check_ids() -> tuple[dict[str, str], str]:
         return collected_check_ids(), f"pytest --collect-only acceptance/tests (no manifest: {type(exc).__name__})"
 
 
-def coverage(rows: Iterable[dict], check_ids: dict[str, str], source: str = "") -> dict:
+def coverage(rows: Iterable[dict], check_ids: dict[str, str], source: str = "",
+             unit: dict[str, tuple[str, ...]] | None = None) -> dict:
     """Each check id with the breakages that made it fail on its assertion (applied breakages only: their
-    control passed); `uncovered`: the check ids no breakage did."""
-    by_check: dict[str, dict] = {cid: {"check_id": cid, "step": step, "breakages": []}
+    control passed) and the unit tests that do (`unit`, default UNIT_CATCHES); `uncovered`: the check ids
+    neither did."""
+    unit = UNIT_CATCHES if unit is None else unit
+    by_check: dict[str, dict] = {cid: {"check_id": cid, "step": step, "breakages": [],
+                                       "unit_tests": list(unit.get(cid, ()))}
                                  for cid, step in check_ids.items()}
     for r in rows:
         if r.get("result") not in (CAUGHT, MISSED):
             continue
         for c in r.get("catches") or []:
             entry = by_check.setdefault(c["check_id"], {"check_id": c["check_id"], "step": c["step"],
-                                                        "breakages": [], "not_in_list": True})
+                                                        "breakages": [], "unit_tests": [], "not_in_list": True})
             if r["id"] not in entry["breakages"]:
                 entry["breakages"].append(r["id"])
     checks = list(by_check.values())
-    uncovered = [c["check_id"] for c in checks if not c["breakages"]]
-    return {"source": source, "total": len(checks), "covered": len(checks) - len(uncovered), "checks": checks,
-            "uncovered": uncovered}
+    uncovered = [c["check_id"] for c in checks if not c["breakages"] and not c["unit_tests"]]
+    return {"source": source, "total": len(checks), "covered": len(checks) - len(uncovered),
+            "by_breakage": sum(1 for c in checks if c["breakages"]),
+            "by_unit_test_only": sum(1 for c in checks if c["unit_tests"] and not c["breakages"]),
+            "checks": checks, "uncovered": uncovered}
 
 
 # ---------------------------------------------------------------- the table

@@ -11,7 +11,8 @@ mutants.json (acceptance/mutants.py write_table):
              "control": {"ok": true, "run": "control-compose", "checks": [...], "problems": []},
              "message": "...", "duration_s": 41.2}],
    "coverage": {"source": "...", "total": 117, "covered": 12, "uncovered": ["<check id>", ...],
-                "checks": [{"check_id": "...", "step": "P3", "breakages": ["p3-memory-doubled"]}]}}
+                "checks": [{"check_id": "...", "step": "P3", "breakages": ["p3-memory-doubled"],
+                            "unit_tests": ["acceptance/unit/...::test_..."]}]}}
 Files written before the control and the coverage table (rows with "caught" only) are shown too: a row
 without "result" is caught or missed.
 """
@@ -70,10 +71,12 @@ def _coverage(cov: dict[str, Any] | None) -> dict[str, Any] | None:
     if not cov:
         return None
     checks = [{"check_id": str(c["check_id"]), "step": str(c.get("step") or ""),
-               "breakages": ", ".join(str(b) for b in c.get("breakages") or [])} for c in cov.get("checks", [])]
-    return {"source": str(cov.get("source") or ""), "total": len(checks),
-            "covered": sum(1 for c in checks if c["breakages"]),
-            "covered_checks": [c for c in checks if c["breakages"]],
+               "breakages": ", ".join(str(b) for b in c.get("breakages") or []),
+               "unit_tests": ", ".join(str(u).split("::")[-1] for u in c.get("unit_tests") or [])}
+              for c in cov.get("checks", [])]
+    covered = [c for c in checks if c["breakages"] or c["unit_tests"]]
+    return {"source": str(cov.get("source") or ""), "total": len(checks), "covered": len(covered),
+            "by_breakage": sum(1 for c in checks if c["breakages"]), "covered_checks": covered,
             "uncovered": [str(u) for u in cov.get("uncovered", [])]}
 
 
@@ -81,7 +84,8 @@ def read_mutants(outdir: str | Path) -> dict[str, Any] | None:
     """None without mutants.json; {"error": ...} if it cannot be read; else finished; the counts (from the rows):
     total, applied, caught, missed, not_applied, control_failed, kill_rate (text: caught / applied); controls;
     rows (id, breakage, category, stack, expected_steps, result, result_class, caught, failed_steps, catches,
-    control_problems, message); coverage (source, total, covered, covered_checks, uncovered) or None."""
+    control_problems, message); coverage (source, total, covered (by a breakage or a unit test), by_breakage,
+    covered_checks, uncovered) or None."""
     path = Path(outdir) / MUTANTS_FILE
     if not path.exists():
         return None

@@ -317,10 +317,40 @@ def test_a_rerun_of_some_breakages_replaces_their_rows(tmp_path):
 def test_the_coverage_table_counts_assertion_failures_of_applied_breakages_only():
     rows = [outcome("p4-short-passwords", CAUGHT, [{"check_id": "a.py::t1", "step": "P4", "message": "m"}]).row(),
             outcome("p4-signup-closed", CONTROL_FAILED, [{"check_id": "a.py::t2", "step": "P4", "message": "m"}]).row()]
-    table = coverage(rows, {"a.py::t1": "P4", "a.py::t2": "P4", "a.py::t3": "P4"}, "test")
+    table = coverage(rows, {"a.py::t1": "P4", "a.py::t2": "P4", "a.py::t3": "P4"}, "test", unit={})
     assert [(c["check_id"], c["breakages"]) for c in table["checks"]] == [
         ("a.py::t1", ["p4-short-passwords"]), ("a.py::t2", []), ("a.py::t3", [])]
     assert table["uncovered"] == ["a.py::t2", "a.py::t3"] and (table["total"], table["covered"]) == (3, 1)
+
+
+def test_a_check_a_unit_test_makes_fail_is_covered_and_named():
+    table = coverage([], {"a.py::t1": "P1", "a.py::t2": "P1"}, "test", unit={"a.py::t2": ("u.py::test_u",)})
+    assert table["uncovered"] == ["a.py::t1"] and (table["by_breakage"], table["by_unit_test_only"]) == (0, 1)
+    assert table["checks"][1]["unit_tests"] == ["u.py::test_u"]
+
+
+def test_each_declared_unit_catch_is_a_known_check_and_an_existing_unit_test_that_calls_it(tmp_path):
+    import importlib
+    import inspect
+    import re
+
+    from acceptance.mutants import UNIT_CATCHES, all_check_ids
+
+    known, _source = all_check_ids()
+    assert set(UNIT_CATCHES) <= set(known), set(UNIT_CATCHES) - set(known)
+    nodeids = sorted({n for ids in UNIT_CATCHES.values() for n in ids})
+    proc = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
+                           "--report-dir", str(tmp_path), f"--junitxml={tmp_path / 'junit.xml'}",
+                           f"--html={tmp_path / 'pytest.html'}", *nodeids], cwd=ROOT, capture_output=True, text=True)
+    collected = {line.strip() for line in proc.stdout.splitlines()}
+    assert set(nodeids) <= collected, (set(nodeids) - collected, proc.stdout[-2000:] + proc.stderr[-2000:])
+    for check_id, ids in UNIT_CATCHES.items():
+        check_fn = re.sub(r"\[.*", "", check_id.split("::")[1])
+        for nodeid in ids:
+            path, _, name = nodeid.partition("::")
+            module = importlib.import_module(path.removesuffix(".py").replace("/", "."))
+            source = inspect.getsource(getattr(module, re.sub(r"\[.*", "", name)))
+            assert f"{check_fn}(" in source and "pytest.raises(AssertionError" in source, nodeid
 
 
 # ---------------------------------------------------------------- the reports' view of mutants.json
@@ -354,4 +384,4 @@ def test_the_reports_show_controls_not_applied_the_kill_rate_over_applied_and_th
     assert '<tr class="control-failed">' in section and "test_p1.py::t: error (in setup)" in section
     assert "<code>a.py::t1</code>: 4 &lt;chars&gt;" in section and "<li><code>a.py::t2</code></li>" in section
     assert "❌ **not applied**" in md and "❌ **control failed**" in md
-    assert "No breakage made these fail: `a.py::t2`" in md
+    assert "Nothing made these fail: `a.py::t2`" in md

@@ -1,0 +1,37 @@
+"""Acceptance checks made to fail on their assertion by a unit test: the check's own function, called with a
+deployment that is wrong. The mutation self-test's coverage table counts these (acceptance/mutants.py,
+UNIT_CATCHES) beside the breakages: a check seen failing is one that can fail."""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from acceptance.tests import test_p1_images as p1  # the module: its checks are not collected here
+from images.build import HUB_IMAGE, INPUTS_LABEL
+
+
+def _deployment_with_image_label(label: str):
+    image = SimpleNamespace(id="sha256:" + "0" * 64, attrs={"Config": {"Labels": {INPUTS_LABEL: label}}})
+    return SimpleNamespace(docker=SimpleNamespace(images=SimpleNamespace(get=lambda tag: image)))
+
+
+EVIDENCE = SimpleNamespace(fact=lambda *args, **kwargs: None)
+
+
+@pytest.mark.parametrize("tag", [*p1.IMAGES, HUB_IMAGE])
+def test_the_build_check_fails_on_a_stale_image(tag, monkeypatch):
+    """P1's build check on an image whose build-inputs label is not the checkout's (the hub image has no
+    breakage of its own: its rebuild would replace the real one)."""
+    monkeypatch.delenv("IMAGE_BUILD_STATUS", raising=False)
+    with pytest.raises(AssertionError, match="is stale: built from inputs 000000000000"):
+        p1.test_image_is_built_from_this_checkout(_deployment_with_image_label("0" * 64), tag, EVIDENCE)
+
+
+@pytest.mark.parametrize("tag", [*p1.IMAGES, HUB_IMAGE])
+def test_the_build_check_fails_on_an_image_whose_build_failed_in_this_run(tag, tmp_path, monkeypatch):
+    status = tmp_path / "image-build.json"
+    status.write_text(f'{{"images": [{{"tag": "{tag}", "ok": false, "error": "exit 3"}}]}}')
+    monkeypatch.setenv("IMAGE_BUILD_STATUS", str(status))
+    with pytest.raises(AssertionError, match=f"the build of {tag} failed in this run: exit 3"):
+        p1.test_image_is_built_from_this_checkout(_deployment_with_image_label("0" * 64), tag, EVIDENCE)
