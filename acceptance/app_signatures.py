@@ -2,7 +2,7 @@
 serves there, not by a word a page may merely mention: JupyterLab's page config (the JSON script
 `jupyter-config-data` whose appName is "JupyterLab"), code-server's workbench configuration (the
 `vscode-workbench-web-configuration` meta element), marimo's mount configuration (the script that defines
-`window.__MARIMO_MOUNT_CONFIG__`). The survey (Phase 3, Test 8) uses it;
+`window.__MARIMO_MOUNT_CONFIG__`). The survey (Phase 3, Test 8) and the load stage's landing phase use it;
 acceptance/unit/app_pages/ holds pages captured from the platform's images."""
 from __future__ import annotations
 

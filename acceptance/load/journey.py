@@ -16,6 +16,7 @@ from urllib.parse import quote
 import requests
 import websocket
 
+from acceptance.app_signatures import app_of
 from acceptance.load.scenario import Scenario
 from acceptance.load.stats import classify
 
@@ -138,12 +139,20 @@ class JourneyRun:
                           timed_out=True)
 
     def landing(self, deadline: float) -> None:
-        url = f"/user/{quote(self.name)}{self.ctx.profiles[self.profile]['default_url']}"
+        """The profile's default URL answers 200 (redirects followed) and the profile's app answers there (the
+        harness's app detection: acceptance/app_signatures.py)."""
+        profile = self.ctx.profiles[self.profile]
+        url = f"/user/{quote(self.name)}{profile['default_url']}"
         r = self.http.get(f"{self.ctx.hub_url}{url}", headers=self._auth(), allow_redirects=True,
                           timeout=max(1.0, min(self.timeouts["http"], deadline - time.monotonic())))
+        final_path = requests.utils.urlparse(r.url).path
         if r.status_code != 200:
             raise PhaseFailed(f"GET {url}: HTTP {r.status_code}, ended at {r.url}", r.status_code,
-                              final_path=requests.utils.urlparse(r.url).path)
+                              final_path=final_path)
+        app = app_of(r.text)
+        if app != profile["app"]:
+            raise PhaseFailed(f"GET {url}: HTTP 200 at {r.url}, but {app or 'no known app'} answered there, not "
+                              f"{profile['app']}", r.status_code, final_path=final_path)
 
     def kernel_start(self, deadline: float) -> str:
         r = self.call("POST", f"/user/{quote(self.name)}/api/kernels", deadline, (201,), json={},

@@ -3,6 +3,7 @@ recorded per phase, a failure after the spawn still stops the server. (Locust is
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 
@@ -105,3 +106,39 @@ def test_a_failure_after_the_spawn_still_stops_the_server(monkeypatch, slept):
     assert [(p["phase"], p["ok"], p["category"]) for p in record["phases"]][-2:] == [
         ("landing", False, "app"), ("stop", True, "")]
     assert ctx.records == [record] and ctx.started == ["load-001"]
+
+
+class LandingSession:
+    """Answers the landing page's GET with a page captured from an app (acceptance/unit/app_pages/)."""
+
+    def __init__(self, status: int, page: str, url: str):
+        self.response = FakeResponse(status)
+        self.response.text, self.response.url = page, url
+
+    def get(self, url, **kw):
+        return self.response
+
+    def close(self):
+        pass
+
+
+def _page(name: str) -> str:
+    return (Path(__file__).with_name("app_pages") / name).read_text()
+
+
+def test_the_landing_page_of_the_profiles_app_passes():
+    run = JourneyRun(_ctx(), 1)
+    run.http = LandingSession(200, _page("lab.html"), "http://127.0.0.1:1/user/load-001/lab")
+    run.landing(time.monotonic() + 5)
+
+
+@pytest.mark.parametrize(("page", "answered"), [("marimo.html", "marimo"), ("vscode.html", "vscode"),
+                                                ("jupyter-server-404.html", "no known app")])
+def test_a_200_landing_page_of_another_app_fails(page, answered):
+    """HTTP 200 is not enough: the Lab profile's default URL must answer with JupyterLab."""
+    run = JourneyRun(_ctx(), 1)
+    run.http = LandingSession(200, _page(page), "http://127.0.0.1:1/user/load-001/lab")
+    with pytest.raises(PhaseFailed, match=f"HTTP 200 at .*/user/load-001/lab, but {answered} answered there, "
+                                          "not lab"):
+        run.phase("landing", 5, run.landing)
+    assert run.record["phases"][-1]["category"] == "app"
