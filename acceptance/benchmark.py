@@ -34,7 +34,6 @@ from acceptance.settings import (
     IMAGES_TOGETHER_TARGET,
     PLATFORM_ROOT,
     REPORTS_DIR,
-    SPEC_IMAGE_SIZES,
     Timeouts,
 )
 from acceptance.spawn_timing import ROWS, SEGMENTS, Spawn
@@ -56,14 +55,14 @@ def host_facts() -> dict:
 
 
 def sizes(client) -> dict:
-    tags = current().images
+    tags, spec = current().images, current().image_sizes
     rows = []
     print(f"\n{'image':28} {'size':>9} {'target':>9} {'spec':>8}  within")
     for tag in tags:
         size, target = image_size(client, tag), IMAGE_SIZE_TARGETS.get(tag)
         within = bool(target and size <= target)
         rows.append({"image": tag, "size_bytes": size, "target_bytes": target, "within": within})
-        print(f"{tag:28} {_gb(size):>9} {_gb(target):>9} {SPEC_IMAGE_SIZES[tag]:>8}  {'yes' if within else 'NO'}")
+        print(f"{tag:28} {_gb(size):>9} {_gb(target):>9} {spec.get(tag, '-'):>8}  {'yes' if within else 'NO'}")
     together = shared_size(client, tags)
     ok = together <= IMAGES_TOGETHER_TARGET
     label = "three together (shared once)"

@@ -16,6 +16,8 @@ DEFAULT_FILE = Path(__file__).resolve().parent / "expected" / "deployment-verifi
 APPS = ("lab", "vscode", "marimo")
 _MEMORY = re.compile(r"^(\d+(?:\.\d+)?)([KMGT]?)$")
 _UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
+_IMAGE_SIZE = re.compile(r"^(\d+(?:\.\d+)?)\s*([KMG]?B)$")
+_IMAGE_UNITS = {"B": 1, "KB": 1000, "MB": 1000**2, "GB": 1000**3}   # as `docker images` shows sizes
 
 
 class ExpectedStateError(ValueError):
@@ -30,6 +32,14 @@ def memory_bytes(memory: str) -> int:
     if not m:
         raise ExpectedStateError(f"memory {memory!r} is not a size like 512M or 4G")
     return int(float(m.group(1)) * _UNITS[m.group(2)])
+
+
+def image_size_bytes(size: str) -> int:
+    """An image size as `docker images` and the specification write it ("1.94GB": 10^9 bytes) in bytes."""
+    m = _IMAGE_SIZE.match(str(size).strip().upper())
+    if not m:
+        raise ExpectedStateError(f"image size {size!r} is not a size like 1.94GB or 850MB")
+    return int(float(m.group(1)) * _IMAGE_UNITS[m.group(2)])
 
 
 @dataclass(frozen=True)
@@ -67,6 +77,16 @@ class ExpectedState:
     @property
     def images(self) -> list[str]:
         return list(self.data["images"])
+
+    @property
+    def image_sizes(self) -> dict[str, str]:
+        """Each image's size bound as the file writes it (`image_sizes`: the specification's measured sizes)."""
+        return {str(tag): str(size) for tag, size in (self.data.get("image_sizes") or {}).items()}
+
+    @property
+    def image_max_bytes(self) -> dict[str, int]:
+        """Each image's size bound in bytes: an image may be no larger."""
+        return {tag: image_size_bytes(size) for tag, size in self.image_sizes.items()}
 
     @property
     def infra(self) -> dict:
@@ -167,6 +187,14 @@ def load(path: str | Path = DEFAULT_FILE) -> ExpectedState:
             raise ExpectedStateError(f"{where} ({p.name}): app {p.app!r} is not one of {APPS}")
         memory_bytes(p.memory)
         profiles.append(p)
+    sizes = data.get("image_sizes") or {}
+    if not isinstance(sizes, dict):
+        raise ExpectedStateError(f"{path}: image_sizes must map image tags to sizes, not {sizes!r}")
+    for tag, size in sizes.items():
+        try:
+            image_size_bytes(size)
+        except ExpectedStateError as exc:
+            raise ExpectedStateError(f"{path}: image_sizes {tag}: {exc}") from None
     names = [p.name for p in profiles]
     if len(set(names)) != len(names):
         raise ExpectedStateError(f"{path}: duplicate profile names")

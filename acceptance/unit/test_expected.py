@@ -1,4 +1,5 @@
-"""The expected-state file and its loader; the spawn form's options; the images' build-inputs hash."""
+"""The expected-state file and its loader; the spawn form's options; the images' build-inputs hash and size
+bounds."""
 from __future__ import annotations
 
 import shutil
@@ -7,6 +8,7 @@ import pytest
 import yaml
 
 from acceptance import expected
+from acceptance.images_info import over_bounds
 from acceptance.servers import spawn_form_options
 from acceptance.settings import ROOT
 from images import build
@@ -50,6 +52,7 @@ def _copy(tmp_path, change):
     (lambda d: d["profiles"][1].update(app="jupyter"), "'jupyter'"),
     (lambda d: d["profiles"][2].update(memory="4 gigs"), "4 gigs"),
     (lambda d: d["checklist_profiles"].update(T3="no such"), "no such"),
+    (lambda d: d["image_sizes"].update({"local/uv-lab:latest": "big"}), "image_sizes local/uv-lab:latest"),
 ])
 def test_a_malformed_file_is_refused_with_a_message_naming_the_entry(tmp_path, change, words):
     with pytest.raises(expected.ExpectedStateError) as info:
@@ -66,6 +69,27 @@ def test_a_missing_or_malformed_single_user_command_is_refused_when_asked_for(tm
     state = expected.load(_copy(tmp_path, change))  # optional: the file loads
     with pytest.raises(expected.ExpectedStateError, match="singleuser.command"):
         _ = state.singleuser_command
+
+
+def test_the_image_size_bounds_are_the_specifications_measured_sizes():
+    state = expected.load()
+    assert state.image_sizes == {"local/uv-lab:latest": "1.94GB", "local/uv-vscode:latest": "2.62GB",
+                                 "local/uv-marimo:latest": "1.98GB"}
+    assert state.image_max_bytes["local/uv-vscode:latest"] == 2_620_000_000
+    assert expected.image_size_bytes("850MB") == 850_000_000
+
+
+def test_an_image_larger_than_its_bound_fails():
+    bounds = expected.load().image_max_bytes
+    sizes = {"local/uv-lab:latest": 1_230_000_000, "local/uv-vscode:latest": 2_700_000_000,
+             "local/uv-marimo:latest": 1_980_000_000}
+    assert over_bounds(sizes, bounds) == ["local/uv-vscode:latest is 2.70 GB, larger than its bound 2.62 GB"]
+    assert over_bounds({**sizes, "local/uv-vscode:latest": 1_400_000_000}, bounds) == []
+
+
+def test_an_image_without_a_bound_fails():
+    assert over_bounds({"local/uv-lab:latest": 1}, {}) == [
+        "local/uv-lab:latest: the expected state gives it no size bound (image_sizes)"]
 
 
 def test_another_file_is_used_and_named_by_its_hash(tmp_path):
