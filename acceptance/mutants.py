@@ -221,7 +221,7 @@ UNIT_CATCHES: dict[str, tuple[str, ...]] = {
 class Control:
     """A breakage's control: its selection against the unbroken platform."""
     ok: bool = False
-    run: str = ""                                     # the control run's id (control-compose ...)
+    run: str = ""                                     # the control run: its id and start (control-compose@<iso>)
     checks: list[str] = field(default_factory=list)   # the check ids it selected
     problems: list[str] = field(default_factory=list)
 
@@ -549,7 +549,7 @@ def control_verdicts(mutants: list[Mutant], run_id: str, report: dict | None, se
 
 def run_control(run_id: str, mutants: list[Mutant], reports: Path) -> tuple[dict, dict[str, Control]]:
     """One control run for breakages of one --stack/args: their selections against the unbroken platform."""
-    start = time.monotonic()
+    start, ref = time.monotonic(), f"{run_id}@{time.strftime('%Y-%m-%dT%H:%M:%S%z')}"
     outdir = reports / "mutants" / run_id
     shutil.rmtree(outdir, ignore_errors=True)
     outdir.mkdir(parents=True)
@@ -572,8 +572,8 @@ def run_control(run_id: str, mutants: list[Mutant], reports: Path) -> tuple[dict
             report = json.loads(report_file.read_text())
     except Exception as exc:  # noqa: BLE001 - a control that could not run fails its breakages
         problem = f"the control did not run: {type(exc).__name__}: {exc}"
-    verdicts = control_verdicts(mutants, run_id, report, selected, problem)
-    record = {"id": run_id, "stack": stack, "args": list(args), "keyword": keyword,
+    verdicts = control_verdicts(mutants, ref, report, selected, problem)
+    record = {"id": run_id, "ref": ref, "stack": stack, "args": list(args), "keyword": keyword,
               "breakages": [m.id for m in mutants], "status": (report or {}).get("status"),
               "checks": sum(len(v) for v in (selected or {}).values()), "ok": all(v.ok for v in verdicts.values()),
               "duration_s": round(time.monotonic() - start, 1)}
@@ -649,13 +649,15 @@ def write_table(outcomes: list[Outcome], reports: Path, merge: bool = False, con
     earlier ones. `check_ids`: all check ids and their source, for the coverage table (default: all_check_ids)."""
     path = reports / "mutants.json"
     rows = {o.mutant.id: o.row() for o in outcomes}
-    runs = {c["id"]: c for c in controls}
+    runs = {c.get("ref", c["id"]): c for c in controls}
     if merge and path.exists():
         data = json.loads(path.read_text())
         earlier = {r["id"]: r for r in data.get("rows", [])}
         rows = {m.id: rows.get(m.id) or earlier[m.id] for m in MUTANTS if m.id in rows or m.id in earlier}
+        # an earlier control run stays while a row it judged stays (a re-run's control of the same id is another)
         used = {(r.get("control") or {}).get("run") for r in rows.values()}
-        runs = {**{c["id"]: c for c in data.get("controls", []) if c["id"] in used and c["id"] not in runs}, **runs}
+        runs = {**{c.get("ref", c["id"]): c for c in data.get("controls", [])
+                   if c.get("ref", c["id"]) in used and c.get("ref", c["id"]) not in runs}, **runs}
     ids, source = check_ids if check_ids is not None else all_check_ids()
     data = {"finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **counts(rows.values()),
             "controls": list(runs.values()), "rows": list(rows.values()),

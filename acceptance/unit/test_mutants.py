@@ -314,6 +314,26 @@ def test_a_rerun_of_some_breakages_replaces_their_rows(tmp_path):
     assert [r["result"] for r in data["rows"]] == [MISSED, CAUGHT, MISSED] and data["caught"] == 1
 
 
+def test_a_rerun_keeps_the_earlier_control_run_its_remaining_rows_were_judged_by(tmp_path):
+    def judged(mid: str, ref: str) -> Outcome:
+        return Outcome(BY_ID[mid], CAUGHT, control=Control(ok=True, run=ref))
+
+    def record(ref: str, ok: bool, ids: list[str]) -> dict:
+        return {"id": "control-compose", "ref": ref, "ok": ok, "breakages": ids}
+
+    first = [judged("p4-short-passwords", "control-compose@1"), judged("t2-profile-dropped", "control-compose@1")]
+    write_table(first, tmp_path, controls=[record("control-compose@1", True, ["p4-short-passwords",
+                                                                             "t2-profile-dropped"])],
+                check_ids=NO_CHECK_IDS)
+    again = Outcome(BY_ID["t2-profile-dropped"], CONTROL_FAILED, control=Control(run="control-compose@2"))
+    data = json.loads(write_table([again], tmp_path, merge=True, check_ids=NO_CHECK_IDS,
+                                  controls=[record("control-compose@2", False, ["t2-profile-dropped"])]).read_text())
+    assert [(c["ref"], c["ok"]) for c in data["controls"]] == [("control-compose@1", True),
+                                                                ("control-compose@2", False)]
+    assert {r["id"]: r["control"]["run"] for r in data["rows"]} == {"p4-short-passwords": "control-compose@1",
+                                                                    "t2-profile-dropped": "control-compose@2"}
+
+
 def test_the_coverage_table_counts_assertion_failures_of_applied_breakages_only():
     rows = [outcome("p4-short-passwords", CAUGHT, [{"check_id": "a.py::t1", "step": "P4", "message": "m"}]).row(),
             outcome("p4-signup-closed", CONTROL_FAILED, [{"check_id": "a.py::t2", "step": "P4", "message": "m"}]).row()]
