@@ -1,5 +1,6 @@
 """The expected state: what the specification says the deployment is, read from a declarative file
-(acceptance/expected/deployment-verification.yaml by default, another with `--expect FILE`).
+(acceptance/expected/deployment-verification.yaml by default, another with `--expect FILE`), with the
+profiles of any overlays added (`--expect-extra FILE`: a site's custom images, see `overlay`).
 
 Acceptance checks take what they expect from here and what they find from the running deployment.
 Nothing here reads the platform's own configuration (stack/profiles.yaml, jupyterhub_config.py)."""
@@ -7,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,6 +52,10 @@ class ExpectedProfile:
     memory: str
     lands_on: str      # the landing path, relative to the server's /user/<name>/[<server>/]
     app: str           # lab | vscode | marimo: what answers there
+    imports: tuple[str, ...] = ()    # modules its kernel's Python must import (an overlay's `imports`)
+    commands: tuple[str, ...] = ()   # executables that must be on its PATH (an overlay's `commands`)
+    key: str = ""                    # an overlay profile's id (its `id`, or made from its image and limits)
+    source: str = ""                 # the overlay file that added it ("": the expected-state file's own)
 
     @property
     def mem_bytes(self) -> int:
@@ -62,8 +68,8 @@ class ExpectedProfile:
 
     @property
     def id(self) -> str:
-        """A short id for test names: "lab-2cpu-4g"."""
-        return f"{self.app}-{self.cpus:g}cpu-{self.memory.lower()}"
+        """A short id for test names: "lab-2cpu-4g" (an overlay's profile: "analytics-2cpu-4g", its image's)."""
+        return self.key or f"{self.app}-{self.cpus:g}cpu-{self.memory.lower()}"
 
 
 @dataclass(frozen=True)
@@ -72,6 +78,7 @@ class ExpectedState:
     sha256: str
     data: dict
     profiles: tuple[ExpectedProfile, ...]
+    overlays: tuple[tuple[Path, str], ...] = ()   # (path, sha256) of each --expect-extra file, in order
 
     # --- sections ---------------------------------------------------------------------------
     @property
@@ -125,7 +132,8 @@ class ExpectedState:
             raise ExpectedStateError(f"{self.path}: no expected state for the stack {kind!r} (under `stacks`)")
         data = {**self.data, "stack_kind": kind, "infrastructure": {**self.infra, **variant.get("infrastructure", {})},
                 "users": {**self.users, **variant.get("users", {})}}
-        return ExpectedState(path=self.path, sha256=self.sha256, data=data, profiles=self.profiles)
+        return ExpectedState(path=self.path, sha256=self.sha256, data=data, profiles=self.profiles,
+                             overlays=self.overlays)
 
     def cpu_limit(self, profile: ExpectedProfile, node_cores: float) -> float:
         """The CPU limit a server of `profile` gets on a node with `node_cores` cores."""
@@ -204,13 +212,156 @@ def load(path: str | Path = DEFAULT_FILE) -> ExpectedState:
     return state
 
 
+_OVERLAY_SECTIONS = ("profiles", "image_sizes")
+_OVERLAY_OPTIONAL = ("imports", "commands", "id")
+_MODULE = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
+_COMMAND = re.compile(r"^[\w][\w.+-]*$")
+# a profile's id names the harness's servers of it ("survey-<id>", "cpu-<id>"): JupyterHub's server names are
+# safe slugs of at most 30 characters (lower-case letters, digits, single hyphens; a letter first)
+_ID = re.compile(r"^[a-z](-?[a-z0-9])*$")
+_ID_MAX = 23
+
+
+def _default_id(image: str, cpus: float, memory: str) -> str:
+    """An overlay profile's id when it gives none: its image's name and its limits ("analytics-2cpu-4g"), the
+    name shortened to keep the id a valid server-name part."""
+    limits = f"-{cpus:g}cpu-{memory.lower()}".replace(".", "p")
+    name = re.sub(r"[^a-z0-9]+", "-", image.split("/")[-1].split(":")[0].lower()).strip("-")
+    return re.sub(r"^[^a-z]+", "", name[:_ID_MAX - len(limits)].rstrip("-") + limits)
+
+
+def overlay(state: ExpectedState, path: str | Path) -> ExpectedState:
+    """`state` with the overlay file's profiles added: a site's own profiles (custom images) beyond the
+    specification's, each with what its kernel must import and its PATH hold. The overlay adds; it never
+    changes or removes what `state` expects.
+
+        profiles:                      # required, each with the expected state's profile fields, and
+          - name: Analytics - 2 CPU / 4GB
+            image: local/analytics:latest
+            cpus: 2
+            memory: 4G
+            lands_on: /lab
+            app: lab
+            imports: [polars]          # optional: modules its kernel's Python must import
+            commands: []               # optional: executables that must be on its PATH
+            id: analytics-2cpu-4g      # optional: the id in check names (default: image name, CPUs, memory;
+                                       # at most 23 lower-case letters, digits and single hyphens)
+        image_sizes:                   # each new image's size bound (Phase 1), when the state has bounds
+          local/analytics:latest: 2.5GB
+    """
+    path = Path(path).resolve()
+    try:
+        raw = path.read_bytes()
+        data = yaml.safe_load(raw)
+    except (OSError, yaml.YAMLError) as exc:
+        raise ExpectedStateError(f"cannot read the expected-state overlay {path}: {exc}") from None
+    if not isinstance(data, dict):
+        raise ExpectedStateError(f"{path}: an overlay is a mapping with a `profiles` list")
+    unknown = sorted(set(data) - set(_OVERLAY_SECTIONS))
+    if unknown:
+        raise ExpectedStateError(f"{path}: unknown section(s) {unknown}: an overlay adds `profiles` (and their "
+                                 "images' `image_sizes`), nothing else")
+    entries = data.get("profiles")
+    if not isinstance(entries, list) or not entries:
+        raise ExpectedStateError(f"{path}: `profiles` must be a non-empty list of profiles to add")
+    expected_by = {p.name: p.source or state.path.name for p in state.profiles}
+    ids = {p.id for p in state.profiles}
+    images, added = list(state.images), []
+    for i, entry in enumerate(entries, 1):
+        where = f"{path}: profile #{i}"
+        if not isinstance(entry, dict):
+            raise ExpectedStateError(f"{where}: not a mapping of profile fields")
+        where = f"{where} ({entry.get('name', '?')})"
+        missing = [f for f in _PROFILE_FIELDS if f not in entry]
+        extra = sorted(set(entry) - set(_PROFILE_FIELDS) - set(_OVERLAY_OPTIONAL))
+        if missing or extra:
+            raise ExpectedStateError(f"{where}: missing field(s) {missing}, unknown field(s) {extra} (fields: "
+                                     f"{list(_PROFILE_FIELDS)}, optional {list(_OVERLAY_OPTIONAL)})")
+        imports, commands = (_names(entry.get(f), f, pattern, where) for f, pattern in
+                             (("imports", _MODULE), ("commands", _COMMAND)))
+        try:
+            cpus = float(entry["cpus"])
+        except (TypeError, ValueError):
+            raise ExpectedStateError(f"{where}: cpus {entry['cpus']!r} is not a number") from None
+        image, memory = str(entry["image"]), str(entry["memory"])
+        key = str(entry.get("id") or _default_id(image, cpus, memory))
+        p = ExpectedProfile(name=str(entry["name"]), image=image, cpus=cpus, memory=memory,
+                            lands_on=str(entry["lands_on"]), app=str(entry["app"]), imports=imports,
+                            commands=commands, key=key, source=path.name)
+        try:
+            memory_bytes(p.memory)
+        except ExpectedStateError as exc:
+            raise ExpectedStateError(f"{where}: {exc}") from None
+        if p.cpus <= 0:
+            raise ExpectedStateError(f"{where}: cpus must be > 0")
+        if p.app not in APPS:
+            raise ExpectedStateError(f"{where}: app {p.app!r} is not one of {APPS}")
+        if not p.lands_on.startswith("/"):
+            raise ExpectedStateError(f"{where}: lands_on {p.lands_on!r} must start with '/'")
+        if not _ID.match(p.key) or len(p.key) > _ID_MAX:
+            raise ExpectedStateError(f"{where}: id {p.key!r} must be at most {_ID_MAX} lower-case letters, digits "
+                                     "and single hyphens, a letter first (it names the harness's servers of it)")
+        if p.name in expected_by:
+            raise ExpectedStateError(f"{where}: a profile named {p.name!r} is already expected (in "
+                                     f"{expected_by[p.name]}): an overlay adds profiles, it does not replace them")
+        if p.id in ids:
+            raise ExpectedStateError(f"{where}: its id {p.id!r} is another expected profile's: give it an `id`")
+        expected_by[p.name] = path.name
+        ids.add(p.id)
+        added.append(p)
+        if p.image not in images:
+            images.append(p.image)
+    sizes = data.get("image_sizes") or {}
+    if not isinstance(sizes, dict):
+        raise ExpectedStateError(f"{path}: image_sizes must map image tags to sizes, not {sizes!r}")
+    for tag in sizes:
+        if tag in state.images or tag not in images:
+            raise ExpectedStateError(f"{path}: image_sizes {tag}: an overlay bounds only the images its profiles "
+                                     "add")
+    merged_sizes = {**(state.data.get("image_sizes") or {}), **sizes}
+    if state.data.get("image_sizes"):
+        unbounded = [t for t in images if t not in merged_sizes]
+        if unbounded:
+            raise ExpectedStateError(f"{path}: image_sizes: give each image the overlay adds a size bound (Phase 1 "
+                                     f"checks every image's size): {unbounded}")
+    data_out = {**state.data, "images": images,
+                "profiles": [*state.data["profiles"], *(dict(e) for e in entries)]}
+    if merged_sizes:
+        data_out["image_sizes"] = merged_sizes
+    for tag, size in sizes.items():
+        try:
+            image_size_bytes(size)
+        except ExpectedStateError as exc:
+            raise ExpectedStateError(f"{path}: image_sizes {tag}: {exc}") from None
+    return ExpectedState(path=state.path, sha256=state.sha256, data=data_out, profiles=(*state.profiles, *added),
+                         overlays=(*state.overlays, (path, hashlib.sha256(raw).hexdigest())))
+
+
+def _names(value, field: str, pattern: re.Pattern, where: str) -> tuple[str, ...]:
+    """An overlay profile's `imports` or `commands`: a list of names."""
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) and pattern.match(v) for v in value):
+        kind = "module names (polars, sklearn.linear_model)" if field == "imports" else "command names (duckdb)"
+        raise ExpectedStateError(f"{where}: {field} must be a list of {kind}, not {value!r}")
+    return tuple(value)
+
+
+def load_with(path: str | Path | None = None, extras: Iterable[str | Path] = ()) -> ExpectedState:
+    """The expected-state file `path` (None: the default) with the overlays `extras` added, in order."""
+    state = load(path or DEFAULT_FILE)
+    for extra in extras:
+        state = overlay(state, extra)
+    return state
+
+
 _current: ExpectedState | None = None
 
 
-def use(path: str | Path | None) -> ExpectedState:
-    """Make `path` (None: the default file) the run's expected state."""
+def use(path: str | Path | None, extras: Iterable[str | Path] = ()) -> ExpectedState:
+    """Make `path` (None: the default file), with the overlays `extras` added, the run's expected state."""
     global _current
-    _current = load(path or DEFAULT_FILE)
+    _current = load_with(path, extras)
     return _current
 
 

@@ -52,16 +52,23 @@ def pytest_addoption(parser):
     group.addoption("--keep-stack", action="store_true", help="leave the test stack running after the run (debugging)")
     group.addoption("--expect", metavar="FILE", default=None,
                     help=f"the expected-state file to verify against (default: {expected_state.DEFAULT_FILE})")
+    group.addoption("--expect-extra", metavar="FILE", action="append", default=[],
+                    help="an overlay adding profiles (a site's custom images) to the expected state, with what "
+                         "each must import; repeatable (acceptance/expected.py, overlay)")
 
 
 def pytest_configure(config):
     # before collection: test modules parametrize over the expected profiles
     try:
-        state = expected_state.use(config.getoption("--expect"))
+        state = expected_state.use(config.getoption("--expect"), config.getoption("--expect-extra"))
         state = expected_state.use_stack(config.getoption("--stack"))
     except expected_state.ExpectedStateError as exc:
         raise pytest.UsageError(str(exc)) from None
     get_collector(config).set_expected_state(str(state.path), state.sha256)
+    for i, (path, sha256) in enumerate(state.overlays, 1):
+        added = [p.name for p in state.profiles if p.source == path.name]
+        get_collector(config).set_info(f"Expected-state overlay ({i})", f"{path} (sha256 {sha256[:16]}): adds "
+                                                                        + " | ".join(added))
 
 
 def pytest_collection_modifyitems(config, items):

@@ -1,13 +1,15 @@
 """One spawn of every expected profile, and what the running deployment shows of it: the container the
-hub made (docker inspect), its cgroup limits, where the server lands and which app answers there.
-Phase 3 and Test 8 both read the survey, so each profile is started once per run."""
+hub made (docker inspect), its cgroup limits, what its Python imports, where the server lands and which app
+answers there. Phase 3 and Test 8 both read the survey, so each profile is started once per run."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
 import pytest
 
+from acceptance import probes
 from acceptance.app_signatures import app_of
 from acceptance.expected import ExpectedProfile
 from acceptance.servers import Servers
@@ -41,6 +43,8 @@ class ProfileSurvey:
     app: str | None = None
     spawn_seconds: float | None = None
     api_url: str | None = None         # the server's JUPYTERHUB_API_URL: how it reaches the hub
+    python: dict | None = None         # the imports probe's answer (acceptance/probes/imports.py)
+    python_error: str | None = None    # why the imports probe gave no answer
     facts: dict[str, str] = field(default_factory=dict)
 
     def require(self, container: bool = False) -> ProfileSurvey:
@@ -72,6 +76,7 @@ def survey_profile(servers: Servers, user: str, profile: ExpectedProfile) -> Pro
             result.api_url = dict(v.split("=", 1) for v in c.attrs["Config"]["Env"]).get("JUPYTERHUB_API_URL")
             out = c.exec_run(["sh", "-c", CGROUP_READ]).output.decode().split()
             result.cgroup_memory, result.cgroup_quota = (int(v) if v.lstrip("-").isdigit() else -1 for v in out[:2])
+            probe_python(c, profile, result)
         response = servers.api.server_get(server.url, timeout=Timeouts.app_load)
         result.landing_status = response.status_code
         path = response.url.path
@@ -83,3 +88,17 @@ def survey_profile(servers: Servers, user: str, profile: ExpectedProfile) -> Pro
     finally:
         servers.stop(user, result.server)
     return result
+
+
+def probe_python(container, profile: ExpectedProfile, result: ProfileSurvey) -> None:
+    """Import the profile's expected modules and look up its commands in the running server's container, as
+    its user with its environment (the Python first on its PATH, which its kernel runs)."""
+    wanted = json.dumps({"imports": list(profile.imports), "commands": list(profile.commands)})
+    run = container.exec_run(["python3", "-c", probes.source("imports"), wanted])
+    out = run.output.decode(errors="replace").strip()
+    try:
+        if run.exit_code != 0:
+            raise ValueError(f"exit {run.exit_code}")
+        result.python = json.loads(out.splitlines()[-1])
+    except (ValueError, IndexError) as exc:
+        result.python_error = f"the imports probe failed ({exc}): {out[-500:]}"

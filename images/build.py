@@ -184,9 +184,30 @@ def build(spec: ImageSpec, base_image: str) -> float:
     elapsed = time.monotonic() - start
     if proc.returncode != 0:
         sys.stdout.write(proc.stdout[-6000:])
-        tail = [line for line in proc.stdout.strip().splitlines() if line.strip()][-3:]
-        raise BuildFailed(f"`docker build` exited {proc.returncode} after {elapsed:.0f}s: {' | '.join(tail)}")
+        raise BuildFailed(f"`docker build` exited {proc.returncode} after {elapsed:.0f}s: "
+                          f"{failure_summary(proc.stdout)}")
     return elapsed
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_STEP_FAILED = re.compile(r"^The command '.*' returned a non-zero code: (\d+)$", re.S)
+
+
+def failure_summary(output: str) -> str:
+    """What went wrong, from the end of `docker build`'s output: from the last line saying error (a tool's own
+    message: uv's, apt's, a compiler's), else the last lines; without colour codes, the builder's clean-up lines
+    and the failed RUN's whole command line."""
+    lines = []
+    for line in _ANSI.sub("", output).strip().splitlines():
+        line = line.strip()
+        if not line or line.startswith(("Removing intermediate container", "---> ")):
+            continue
+        m = _STEP_FAILED.match(line)
+        lines.append(f"(the step exited {m[1]})" if m else line)
+    lines = lines[-12:]
+    first = max((i for i, line in enumerate(lines) if re.match(r"(?i)^(error|e:|fatal)\b", line)), default=None)
+    picked = lines[first:] if first is not None else lines[-3:]
+    return " | ".join(picked)[:600]
 
 
 class BuildFailed(RuntimeError):

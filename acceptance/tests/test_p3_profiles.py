@@ -1,5 +1,6 @@
-"""Phase 3: Resource Profiles Configuration - the hub offers the specification's six profiles, and each,
-started, runs its image with its CPU and memory limits and lands on its app."""
+"""Phase 3: Resource Profiles Configuration - the hub offers the specification's six profiles (and an
+overlay's, --expect-extra), and each, started, runs its image with its CPU and memory limits, lands on its app,
+and its Python imports what the expected state lists for it."""
 import pytest
 
 from acceptance.expected import current
@@ -9,7 +10,8 @@ PROFILES = current().profiles
 
 
 def test_the_hub_offers_exactly_the_specified_profiles(offered_profiles, expected, evidence):
-    """The hub's spawn form offers the six profiles of the specification, no more and no fewer."""
+    """The hub's spawn form offers the six profiles of the specification (and an overlay's), no more and no
+    fewer."""
     offered = list(offered_profiles)
     evidence.fact("offered", " | ".join(offered))
     missing = [p.name for p in expected.profiles if p.name not in offered]
@@ -56,3 +58,24 @@ def test_profile_runs_its_image_with_its_limits(profile_survey, profile, expecte
         wrong.append(f"CPU limit {run.cpu_quota}/{run.cpu_period} (quota/period), the specification says "
                      f"{cpus:g} CPUs ({int(cpus * 100_000)}/100000)")
     assert not wrong, f"{profile.name}: " + "; ".join(wrong)
+
+
+@pytest.mark.parametrize("profile", PROFILES, ids=lambda p: p.id)
+def test_profile_python_imports_its_packages(profile_survey, profile, evidence):
+    """In the profile's running server (docker exec, as its user, with its environment), the Python its kernel
+    runs imports every module the expected state lists for the profile (an overlay's `imports`) and its PATH
+    holds every command listed (`commands`). The specification's six list none: their check shows the
+    server's Python runs and which interpreter the kernel starts."""
+    run = profile_survey[profile.name].require(container=True)
+    assert run.python is not None, f"{profile.name}: {run.python_error}"
+    found = run.python
+    evidence.fact("python", f"{found['python']} ({found['version']}); the python3 kernel runs {found['kernel']}")
+    for name, got in found["imports"].items():
+        evidence.fact(f"import {name}", f"{got.get('version') or 'ok'} ({got['file']})" if got["ok"] else got["error"])
+    for name, where in found["commands"].items():
+        evidence.fact(f"command {name}", where or "not on PATH")
+    if not profile.imports and not profile.commands:
+        evidence.fact("expected", "no imports or commands listed for this profile")
+    wrong = [f"cannot import {name} ({got['error']})" for name, got in found["imports"].items() if not got["ok"]]
+    wrong += [f"{name} is not on PATH" for name, where in found["commands"].items() if not where]
+    assert not wrong, f"{profile.name} ({profile.image}): " + "; ".join(wrong)

@@ -7,7 +7,8 @@ pytestmark = pytest.mark.t2
 
 
 def test_spawn_form_lists_exactly_the_six_profiles(user_page, checklist_user, servers, expected, evidence):
-    """"Start My Server" shows a dropdown with exactly the specification's six profiles (order may vary)."""
+    """"Start My Server" shows a dropdown with exactly the specification's six profiles (order may vary), and an
+    overlay's (--expect-extra) when one is given. The check keeps its name (its id is in the required checks)."""
     user = checklist_user[0]
     if servers.api.server(user, ""):
         servers.stop(user, "")

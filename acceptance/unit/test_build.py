@@ -241,3 +241,18 @@ def test_main_records_a_missing_folder_and_a_failed_parent_as_failed_builds(plat
     assert build.main(["uv-lab", "analytics", "--status-file", str(status)]) == 1
     results = {r["name"]: r for r in json.loads(status.read_text())["images"]}
     assert results["analytics"]["error"] == "not built: the image it starts FROM did not build (local/uv-lab:latest)"
+
+
+def test_a_failed_builds_message_quotes_the_tools_error_not_the_builders_noise():
+    output = ("Step 9/17 : RUN uv pip install -r /tmp/requirements.txt && find /opt/venv\n"
+              " ---> Running in 7715aff39923\n"
+              "\x1b[91merror: Couldn't parse requirement in `/tmp/requirements.txt` at position 316\n"
+              "  cause: no such comparison operator \"=\", must be one of ~= == != <= >= < > ===\n"
+              "         polars=1.44.2\n\x1b[0mRemoving intermediate container 7715aff39923\n"
+              "The command '/bin/sh -c uv pip install -r /tmp/requirements.txt && find /opt/venv' returned a non-zero "
+              "code: 2\n")
+    assert build.failure_summary(output) == (
+        "error: Couldn't parse requirement in `/tmp/requirements.txt` at position 316 | cause: no such comparison "
+        "operator \"=\", must be one of ~= == != <= >= < > === | polars=1.44.2 | (the step exited 2)")
+    assert build.failure_summary("Step 3/9 : RUN exit 3\n ---> Running in abc\nThe command '/bin/sh -c exit 3' "
+                                 "returned a non-zero code: 3\n") == "Step 3/9 : RUN exit 3 | (the step exited 3)"
