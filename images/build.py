@@ -9,6 +9,7 @@ stack/production/ uses.
     python images/build.py --missing-only  # build only images that do not exist yet
     python images/build.py uv-lab hub      # build some
     python images/build.py proxy db firewall  # the production stack's own images
+    python images/build.py hub-jh5         # the previous release's hub (JupyterHub 5.5.4), for `nox -s upgrade`
 
 The base image is the build argument BASE_IMAGE: $BASE_IMAGE if set, else the public
 default when it is present locally, else the local one that stack/provision-host.sh
@@ -45,6 +46,10 @@ DEFAULT_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 # Every image carries a hash of its build inputs; the acceptance run compares it with the checkout
 # (Phase 1), so a run never passes on an image older than the files it was built from.
 INPUTS_LABEL = "org.jupyterhub.platform.inputs"
+# The hub's main pins (from the lock it was built with), for the upgrade report's from/to versions.
+VERSIONS_LABEL = "org.jupyterhub.platform.versions"
+VERSIONED_PACKAGES = ("jupyterhub", "dockerspawner", "wrapspawner", "jupyterhub-nativeauthenticator",
+                      "jupyterhub-idle-culler")
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,13 @@ class ImageSpec:
     target: str | None
     folder: str | None = None              # a custom image's folder under images/ (build arg IMAGE_DIR)
     parents: tuple[ImageSpec, ...] = ()    # images of this build its Dockerfile starts FROM
+    build_args: tuple[tuple[str, str], ...] = ()   # beyond BASE_IMAGE/IMAGE_DIR (a variant of the same Dockerfile)
+
+
+# Built only when named (`build.py hub-jh5`): the previous release's hub, the same Dockerfile with JupyterHub 5.5.4's
+# lock, which `nox -s upgrade` upgrades from.
+EXTRA_SPECS = (ImageSpec("hub-jh5", "local/jupyterhub-hub:jh5", "hub/Dockerfile", None,
+                         build_args=(("HUB_REQUIREMENTS", "hub/requirements-jupyterhub5.txt"),)),)
 
 
 class BuildConfigError(ValueError):
@@ -132,7 +144,23 @@ def inputs_hash(spec: ImageSpec, images_dir: Path = HERE) -> str:
         digest.update(hashlib.sha256(path.read_bytes()).digest())
     for parent in spec.parents:
         digest.update(f"parent={parent.tag} {inputs_hash(parent, images_dir)}\n".encode())
+    for name, value in spec.build_args:
+        digest.update(f"arg={name}={value}\n".encode())
     return digest.hexdigest()
+
+
+def pinned_versions(spec: ImageSpec, images_dir: Path = HERE) -> str:
+    """The hub's main pins from the lock it is built with ("jupyterhub==6.1.1 dockerspawner==14.0.0 ..."); empty for
+    an image that is not the hub."""
+    if spec.dockerfile != "hub/Dockerfile":
+        return ""
+    lock = dict(spec.build_args).get("HUB_REQUIREMENTS", "hub/requirements.txt")
+    pins = {}
+    for line in (images_dir / lock).read_text().splitlines():
+        name, sep, version = line.split("#")[0].strip().partition("==")
+        if sep and name.lower() in VERSIONED_PACKAGES:
+            pins[name.lower()] = version
+    return " ".join(f"{n}=={pins[n]}" for n in VERSIONED_PACKAGES if n in pins)
 
 
 def image_exists(tag: str) -> bool:
@@ -175,6 +203,10 @@ def build(spec: ImageSpec, base_image: str) -> float:
         cmd += ["--target", spec.target]
     if spec.folder:   # a custom image: the build context is images/, its files are under IMAGE_DIR
         cmd += ["--build-arg", f"IMAGE_DIR={spec.folder}"]
+    for name, value in spec.build_args:
+        cmd += ["--build-arg", f"{name}={value}"]
+    if pinned_versions(spec, HERE):
+        cmd += ["--label", f"{VERSIONS_LABEL}={pinned_versions(spec, HERE)}"]
     cmd.append(str(HERE))
     env = dict(os.environ, DOCKER_BUILDKIT="0")  # no buildx on the target hosts
     print(f"[images] building {spec.tag} ({spec.dockerfile}{' target ' + spec.target if spec.target else ''})",
@@ -233,10 +265,11 @@ def main(argv: list[str] | None = None) -> int:
         specs = image_specs(PROFILES_FILE, HERE)
     except BuildConfigError as exc:
         parser.error(str(exc))
-    unknown = set(args.names) - {s.name for s in specs}
+    unknown = set(args.names) - {s.name for s in (*specs, *EXTRA_SPECS)}
     if unknown:
-        parser.error(f"unknown image(s) {sorted(unknown)}; known: {[s.name for s in specs]}")
+        parser.error(f"unknown image(s) {sorted(unknown)}; known: {[s.name for s in (*specs, *EXTRA_SPECS)]}")
     chosen = [s for s in specs if not args.names or s.name in args.names]
+    chosen += [s for s in EXTRA_SPECS if s.name in args.names]   # built only when named
     if args.missing_only:
         chosen = [s for s in chosen if not image_exists(s.tag)]
         if not chosen:
