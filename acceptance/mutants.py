@@ -44,6 +44,8 @@ from pathlib import Path
 
 import pytest
 
+from acceptance.report.model import ON_ASSERTION, ON_EXCEPTION, ON_SETUP, ON_TEARDOWN
+from acceptance.required import check_id
 from acceptance.settings import REPORTS_DIR, ROOT
 
 PYTEST_NO_TESTS = 5   # pytest's exit status when nothing was selected
@@ -53,10 +55,8 @@ SWARM_STACK = "stack/swarm/docker-stack.yml"
 
 CAUGHT, MISSED, NOT_APPLIED, CONTROL_FAILED = "caught", "missed", "not applied", "control failed"
 RESULTS = (CAUGHT, MISSED, NOT_APPLIED, CONTROL_FAILED)
-# how a check failed (the deployment report's "failed_on"); only the first is a catch
-ON_ASSERTION, ON_EXCEPTION, ON_SETUP, ON_TEARDOWN = "assertion", "exception", "setup", "teardown"
+# how a check failed (the deployment report's "failed_on", acceptance/report/model.py): only on its assertion is a catch
 CONTROL_ENV = "MUTANTS_CONTROL"   # JSON {"out": path, "selections": {id: [-m expression, -k expression]}}
-BROWSERS = ("chromium", "firefox", "webkit")
 
 
 @dataclass(frozen=True)
@@ -188,6 +188,19 @@ MUTANTS: tuple[Mutant, ...] = (
            ("R2", "R6"), ((CONFIG, "c.JupyterHub.admin_access = True\n",
                            'c.JupyterHub.admin_access = True\nc.JupyterHub.tornado_settings = {"headers": '
                            '{"Content-Security-Policy": "frame-ancestors *"}}\n'),), select="security_headers or csp"),
+    Mutant("r2-users-read-others-tokens", "every user may read any user's record and read and make anyone's tokens "
+           "(extra_user_scopes read:users, tokens)", "hub config", ("R2",),
+           ((CONFIG, "c.JupyterHub.load_roles = roles\n",
+             'c.JupyterHub.load_roles = roles\nc.JupyterHub.extra_user_scopes = ["read:users", "tokens"]\n'),),
+           select="cannot_reach"),
+    Mutant("r6-hub-log-errors-only", "the hub logs errors only (failed logins never reach its log)", "hub config",
+           ("R6",), ((CONFIG, "c.JupyterHub.admin_access = True\n",
+                      'c.JupyterHub.admin_access = True\nc.JupyterHub.log_level = "ERROR"\n'),), select="flood"),
+    Mutant("l1-marimo-url-serves-lab", '"uv Marimo - 1 CPU / 2GB" opens /lab (JupyterLab answers, HTTP 200) though '
+           "its app is marimo", "profile definition", ("L1",),
+           ((PROFILES, "    memory: 2G\n    default_url: /proxy/marimo/\n    app: marimo\n",
+             "    memory: 2G\n    default_url: /lab\n    app: marimo\n"),),
+           args=("--load", "acceptance/load/scenarios/smoke.yaml")),
     # --- the images
     Mutant("p1-stale-image", "the single-user Dockerfile changed and the images were not rebuilt", "images", ("P1",),
            ((DOCKERFILE, "FROM uv-vscode AS uv-lab\n", "FROM uv-vscode AS uv-lab\n# changed after the build\n"),),
@@ -277,26 +290,8 @@ def _first_line(text: str) -> str:
 
 
 def check_id_of(check: dict) -> str:
-    """The check's id: the report's "check_id", else its node id without the folder and the browser parameter
-    (acceptance/tests/test_x.py::test_y[chromium-a] -> test_x.py::test_y[a])."""
-    if check.get("check_id"):
-        return check["check_id"]
-    path, _, name = str(check.get("nodeid", "")).partition("::")
-    m = re.fullmatch(r"([^\[]+)\[(.*)\]", name, re.S)
-    if m:
-        params = m[2]
-        for browser in BROWSERS:
-            if params == browser:
-                params = None
-            elif params.startswith(f"{browser}-"):
-                params = params[len(browser) + 1:]
-            elif params.endswith(f"-{browser}"):
-                params = params[:-len(browser) - 1]
-            else:
-                continue
-            break
-        name = m[1] + (f"[{params}]" if params is not None else "")
-    return f"{Path(path).name}::{name}"
+    """The check's id: the report's "check_id", else the one its node id gives (acceptance.required.check_id)."""
+    return check.get("check_id") or check_id(str(check.get("nodeid", "")))
 
 
 def failed_on(check: dict) -> str | None:
