@@ -1,7 +1,8 @@
 """Sessions: `nox -s acceptance` (main job: verify the platform, write the report),
 `nox -s tests` (what CI runs), `nox -s mutants` (the harness's mutation self-test), `nox -s images`,
 `nox -s lint`, `nox -s benchmark`, `nox -s load` (many simulated users: acceptance/load/),
-`nox -s z2jh-values` (zero-to-jupyterhub values from the same profiles). The host must be provisioned
+`nox -s z2jh-values` (zero-to-jupyterhub values from the same profiles), `nox -s upgrade` (a release upgraded in
+place with nothing lost, and rolled back: acceptance/upgrade/). The host must be provisioned
 first: stack/provision-host.sh (not for z2jh-values)."""
 from __future__ import annotations
 
@@ -115,3 +116,16 @@ def load(session: nox.Session) -> None:
     _install(session)
     env = _build_images(session)
     session.run("python", "-m", "acceptance.load", *session.posargs, env=env)
+
+
+@nox.session(python=PYTHON)
+def upgrade(session: nox.Session) -> None:
+    """Upgrade verified: the old release started as a throw-away stack and populated as a real site, upgraded in
+    place with stack/upgrade.sh (README "Upgrading"), checked for losses, the checklist run against it, rolled back
+    from the backup; writes reports/upgrade/upgrade.{json,md,html}; exit status 0 only when everything passed:
+    nox -s upgrade -- [--from jh5|REF] [--break skip-migration|no-volume|drop-package [--expect-caught]]
+    [--checklist all|none|MARKEXPR]. Default old release: this checkout with the JupyterHub 5.5.4 hub image."""
+    _install(session)
+    env = _build_images(session)
+    session.run("python", "images/build.py", "hub-jh5", env=ENV)   # the previous release's hub (cached)
+    session.run("python", "-m", "acceptance.upgrade", *session.posargs, env=env)

@@ -5,9 +5,19 @@ import asyncio
 import time
 
 from docker.errors import ImageNotFound
-from jupyterhub.spawner import SpawnException
 from traitlets import Float, directional_link
 from wrapspawner import ProfilesSpawner
+
+try:
+    from jupyterhub.spawner import SpawnException
+except ImportError:   # JupyterHub < 6.0 (the previous release's hub, requirements-jupyterhub5.txt): no SpawnException
+    class SpawnException(Exception):  # noqa: N818 - JupyterHub 6's name
+        """JupyterHub 5 shows an exception's `jupyterhub_message` to the user, as 6 shows SpawnException's."""
+
+        def __init__(self, message, *, reason, **_kwargs):
+            super().__init__(message)
+            self.message = self.jupyterhub_message = message
+            self.reason = reason
 
 
 class PlatformProfilesSpawner(ProfilesSpawner):
