@@ -222,11 +222,17 @@ MUTANTS: tuple[Mutant, ...] = (
 # acceptance/unit/test_mutants.py verifies each named unit test exists and calls the check's function.
 _P1_BUILD = "test_p1_images.py::test_image_is_built_from_this_checkout"
 _P1_UNIT = "acceptance/unit/test_check_failures.py::test_the_build_check_fails_on_"
+_P3_UNIT = "acceptance/unit/test_check_failures.py::test_the_imports_check_fails_"
 UNIT_CATCHES: dict[str, tuple[str, ...]] = {
     f"{_P1_BUILD}[{tag}]": (f"{_P1_UNIT}a_stale_image[{tag}]",
                             f"{_P1_UNIT}an_image_whose_build_failed_in_this_run[{tag}]")
     for tag in ("local/uv-lab:latest", "local/uv-vscode:latest", "local/uv-marimo:latest",
                 "local/jupyterhub-hub:latest")
+} | {
+    f"test_p3_profiles.py::test_profile_python_imports_its_packages[{pid}]": (
+        f"{_P3_UNIT}when_the_servers_python_does_not_run[{pid}]",
+        f"{_P3_UNIT}on_a_module_that_does_not_import_and_a_command_not_on_path[{pid}]")
+    for pid in ("lab-2cpu-4g", "lab-4cpu-8g", "vscode-2cpu-4g", "vscode-4cpu-8g", "marimo-1cpu-2g", "marimo-2cpu-4g")
 }
 
 

@@ -7,7 +7,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from acceptance.tests import test_p1_images as p1  # the module: its checks are not collected here
+from acceptance.tests import test_p1_images as p1  # the modules: their checks are not collected here
+from acceptance.tests import test_p3_profiles as p3
 from images.build import HUB_IMAGE, INPUTS_LABEL
 
 
@@ -35,3 +36,28 @@ def test_the_build_check_fails_on_an_image_whose_build_failed_in_this_run(tag, t
     monkeypatch.setenv("IMAGE_BUILD_STATUS", str(status))
     with pytest.raises(AssertionError, match=f"the build of {tag} failed in this run: exit 3"):
         p1.test_image_is_built_from_this_checkout(_deployment_with_image_label("0" * 64), tag, EVIDENCE)
+
+
+def _survey(profile, **facts):
+    from acceptance.survey import ProfileSurvey
+    return {profile.name: ProfileSurvey(profile, server=f"survey-{profile.id}", container=f"jupyter-u-{profile.id}",
+                                        image=profile.image, **facts)}
+
+
+@pytest.mark.parametrize("profile", p3.PROFILES, ids=lambda p: p.id)
+def test_the_imports_check_fails_when_the_servers_python_does_not_run(profile):
+    """P3's imports check on a server whose python3 does not run (the specification's six list no imports:
+    that the server's Python runs is what their check can find wrong)."""
+    survey = _survey(profile, python_error="the imports probe failed (exit 127): sh: 1: python3: not found")
+    with pytest.raises(AssertionError, match="python3: not found"):
+        p3.test_profile_python_imports_its_packages(survey, profile, EVIDENCE)
+
+
+@pytest.mark.parametrize("profile", p3.PROFILES, ids=lambda p: p.id)
+def test_the_imports_check_fails_on_a_module_that_does_not_import_and_a_command_not_on_path(profile):
+    survey = _survey(profile, python={
+        "python": "/opt/venv/bin/python3", "version": "3.11.2", "kernel": "/opt/venv/bin/python",
+        "imports": {"polars": {"ok": False, "error": "ModuleNotFoundError: No module named 'polars'"}},
+        "commands": {"duckdb": None}})
+    with pytest.raises(AssertionError, match=r"cannot import polars \(ModuleNotFoundError.*duckdb is not on PATH"):
+        p3.test_profile_python_imports_its_packages(survey, profile, EVIDENCE)
