@@ -222,7 +222,8 @@ MUTANTS: tuple[Mutant, ...] = (
 # acceptance/unit/test_mutants.py verifies each named unit test exists and calls the check's function.
 _P1_BUILD = "test_p1_images.py::test_image_is_built_from_this_checkout"
 _P1_UNIT = "acceptance/unit/test_check_failures.py::test_the_build_check_fails_on_"
-_P3_UNIT = "acceptance/unit/test_check_failures.py::test_the_imports_check_fails_"
+_UNIT = "acceptance/unit/test_check_failures.py::"
+_P3_UNIT = f"{_UNIT}test_the_imports_check_fails_"
 UNIT_CATCHES: dict[str, tuple[str, ...]] = {
     f"{_P1_BUILD}[{tag}]": (f"{_P1_UNIT}a_stale_image[{tag}]",
                             f"{_P1_UNIT}an_image_whose_build_failed_in_this_run[{tag}]")
@@ -233,7 +234,13 @@ UNIT_CATCHES: dict[str, tuple[str, ...]] = {
         f"{_P3_UNIT}when_the_servers_python_does_not_run[{pid}]",
         f"{_P3_UNIT}on_a_module_that_does_not_import_and_a_command_not_on_path[{pid}]")
     for pid in ("lab-2cpu-4g", "lab-4cpu-8g", "vscode-2cpu-4g", "vscode-4cpu-8g", "marimo-1cpu-2g", "marimo-2cpu-4g")
-}
+} | {
+    f"test_p1_images.py::test_single_user_image_runs_jupyterhub_singleuser_as_nebula[{tag}]": tuple(
+        f"{_UNIT}test_the_singleuser_image_check_fails_on_an_image_not_run_as_nebula[{case}-{tag}]"
+        for case in ("working-dir", "command", "root"))
+    for tag in ("local/uv-lab:latest", "local/uv-vscode:latest", "local/uv-marimo:latest")
+} | {"test_p1_images.py::test_image_sizes_are_recorded": (
+    f"{_UNIT}test_the_size_check_fails_on_images_larger_than_their_bounds",)}
 
 
 @dataclass

@@ -61,3 +61,44 @@ def test_the_imports_check_fails_on_a_module_that_does_not_import_and_a_command_
         "commands": {"duckdb": None}})
     with pytest.raises(AssertionError, match=r"cannot import polars \(ModuleNotFoundError.*duckdb is not on PATH"):
         p3.test_profile_python_imports_its_packages(survey, profile, EVIDENCE)
+
+
+class _Image(SimpleNamespace):
+    def history(self):
+        return [{"Id": f"sha256:{self.tag}", "Size": self.attrs["Size"]}]
+
+
+def _images(run_output: bytes = b"", **attrs):
+    """A deployment whose Docker host has every image with these attrs (Config, Size)."""
+    client = SimpleNamespace(images=SimpleNamespace(get=lambda tag: _Image(tag=tag, attrs=attrs)),
+                             containers=SimpleNamespace(run=lambda *args, **kwargs: run_output))
+    return SimpleNamespace(require_docker=lambda why: client, docker=client, scratch_name=lambda name: name)
+
+
+def _request():
+    from acceptance.report.plugin import REPORT_KEY
+    collector = SimpleNamespace(set_images=lambda rows: None, set_versions=lambda versions: None)
+    return SimpleNamespace(config=SimpleNamespace(stash={REPORT_KEY: collector}))
+
+
+def test_the_size_check_fails_on_images_larger_than_their_bounds():
+    """P1's size check on a host whose single-user images are 20 GB each."""
+    from acceptance.expected import current
+    with pytest.raises(AssertionError, match="is 20.00 GB, larger than its bound"):
+        p1.test_image_sizes_are_recorded(_images(Size=20 * 10**9), current(), EVIDENCE, _request())
+
+
+NEBULA = {"WorkingDir": "/home/nebula", "Cmd": ["jupyterhub-singleuser"]}
+
+
+@pytest.mark.parametrize("tag", p1.IMAGES)
+@pytest.mark.parametrize(("config", "output", "says"), [
+    ({**NEBULA, "WorkingDir": "/root"}, b"", "starts in '/root', expected /home/nebula"),
+    ({**NEBULA, "Cmd": ["start-notebook.sh"]}, b"", r"command is \['start-notebook.sh'\]"),
+    (NEBULA, b"0\nuv 0.13.9\n5.4.0\n4.4.0\n0.17.0\n-\n", "runs as uid 0, expected 1000"),
+], ids=["working-dir", "command", "root"])
+def test_the_singleuser_image_check_fails_on_an_image_not_run_as_nebula(tag, config, output, says):
+    from acceptance.expected import current
+    with pytest.raises(AssertionError, match=says):
+        p1.test_single_user_image_runs_jupyterhub_singleuser_as_nebula(
+            _images(output, Config=config), current(), tag, EVIDENCE, _request())
