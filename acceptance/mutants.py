@@ -52,6 +52,7 @@ PYTEST_NO_TESTS = 5   # pytest's exit status when nothing was selected
 PROFILES, CONFIG, COMPOSE = "stack/profiles.yaml", "stack/jupyterhub_config.py", "stack/docker-compose.yml"
 DOCKERFILE, SERVER_CONFIG = "images/singleuser/Dockerfile", "images/singleuser/jupyter_server_config.py"
 SWARM_STACK = "stack/swarm/docker-stack.yml"
+PROD_COMPOSE, NGINX = "stack/production/docker-compose.yml", "stack/production/nginx/jupyterhub.conf.template"
 
 CAUGHT, MISSED, NOT_APPLIED, CONTROL_FAILED = "caught", "missed", "not applied", "control failed"
 RESULTS = (CAUGHT, MISSED, NOT_APPLIED, CONTROL_FAILED)
@@ -92,6 +93,10 @@ class Mutant:
 
 def _tag(mutant_id: str) -> str:
     return f"local/uv-marimo:mutant-{mutant_id}"
+
+
+_VSCODE_2CPU = ("  - key: vscode-2cpu-4gb\n    name: uv VS Code - 2 CPU / 4GB\n    image: local/uv-vscode:latest\n"
+                "    cpus: 2\n    memory: 4G\n    default_url: /vscode/\n    app: vscode\n")   # its entry
 
 
 def _marimo_image(cpus: int, tag: str) -> tuple[str, str, str]:
@@ -164,6 +169,25 @@ MUTANTS: tuple[Mutant, ...] = (
            (("stack/production/nginx/jupyterhub.conf.template",
              'add_header Strict-Transport-Security "max-age=63072000; includeSubDomains" always;', ""),),
            select="hsts", stack="production"),
+    Mutant("r7-no-websocket-upgrade", "the production proxy does not pass websocket upgrades (no Upgrade and "
+           "Connection headers)", "compose file", ("R7",),
+           ((NGINX, "        proxy_set_header Upgrade $http_upgrade;\n        proxy_set_header Connection "
+                    "$connection_upgrade;\n", ""),), select="websockets", stack="production"),
+    Mutant("r7-proxy-drops-the-scheme", "the production proxy does not tell the hub the request came over HTTPS "
+           "(no X-Scheme, X-Forwarded-Proto)", "compose file", ("R7",),
+           ((NGINX, "        proxy_set_header X-Scheme $scheme;\n", ""),
+            (NGINX, "        proxy_set_header X-Forwarded-Proto $scheme;\n", "")), select="cookies",
+           stack="production"),
+    Mutant("r7-metrics-open", "/hub/metrics answers anyone (authenticate_prometheus False)", "hub config", ("R7",),
+           ((CONFIG, "c.JupyterHub.authenticate_prometheus = True", "c.JupyterHub.authenticate_prometheus = False"),),
+           select="metrics_need", stack="production"),
+    Mutant("r7-no-pids-limit", "user containers have no pids limit", "hub config", ("R7",),
+           ((CONFIG, 'c.DockerSpawner.extra_host_config["pids_limit"] = int(env("USER_PIDS_LIMIT", "1024"))\n', ""),),
+           select="pids_limit", stack="production"),
+    Mutant("r7-sqlite-database", "the production hub keeps SQLite in its volume (DATABASE_URL defaults to it)",
+           "compose file", ("R7",), ((PROD_COMPOSE, "      DATABASE_URL: ${DATABASE_URL:-}\n",
+                                      "      DATABASE_URL: ${DATABASE_URL:-sqlite:////srv/jupyterhub/jupyterhub.sqlite}\n"),),
+           select="postgresql", stack="production"),
     Mutant("l1-spawn-timeout-2s", "a spawn is given up after 2 s (Spawner.start_timeout)", "hub config", ("L1",),
            ((CONFIG, 'env("SPAWNER_START_TIMEOUT", "300")', 'env("SPAWNER_START_TIMEOUT", "2")'),),
            args=("--load", "acceptance/load/scenarios/smoke.yaml")),
