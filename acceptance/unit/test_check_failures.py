@@ -102,3 +102,83 @@ def test_the_singleuser_image_check_fails_on_an_image_not_run_as_nebula(tag, con
     with pytest.raises(AssertionError, match=says):
         p1.test_single_user_image_runs_jupyterhub_singleuser_as_nebula(
             _images(output, Config=config), current(), tag, EVIDENCE, _request())
+
+
+# ---- checks whose facts come from the hub's API or the browser, given a wrong deployment's answers
+
+def test_the_authenticator_check_fails_on_an_authenticator_that_is_not_native():
+    from acceptance.expected import current
+    from acceptance.tests import test_p4_auth as p4
+    api = SimpleNamespace(info=lambda: {"authenticator": {"class": "jupyterhub.auth.DummyAuthenticator"},
+                                        "version": "6.1.1"})
+    stack = SimpleNamespace(is_subclass=lambda cls, base: cls.endswith(base.rsplit(".", 1)[-1]))
+    with pytest.raises(AssertionError, match="DummyAuthenticator is not a nativeauthenticator"):
+        p4.test_authenticator_is_native_authenticator_on_a_supported_jupyterhub(stack, api, current(), EVIDENCE)
+
+
+def test_the_authenticator_check_fails_on_a_jupyterhub_older_than_the_specification():
+    from acceptance.expected import current
+    from acceptance.tests import test_p4_auth as p4
+    api = SimpleNamespace(info=lambda: {"authenticator": {"class": "nativeauthenticator.NativeAuthenticator"},
+                                        "version": "4.1.6"})
+    stack = SimpleNamespace(is_subclass=lambda cls, base: True)
+    with pytest.raises(AssertionError, match="JupyterHub 4.1.6 is older than 5.0"):
+        p4.test_authenticator_is_native_authenticator_on_a_supported_jupyterhub(stack, api, current(), EVIDENCE)
+
+
+class _Hub:
+    """A HubSession whose hub answers /hub/health with `health` and /hub/api/ with `version`."""
+    def __init__(self, health: int, version: str):
+        answer = {"/hub/api/": SimpleNamespace(status_code=200, json=lambda: {"version": version})}
+        self.http = SimpleNamespace(get=lambda path: answer.get(path, SimpleNamespace(status_code=health)))
+
+    def __call__(self, url):
+        return self
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+@pytest.mark.parametrize(("health", "version", "says"), [(503, "6.1.1", "answered HTTP 503"),
+                                                         (200, "4.1.6", "JupyterHub 4.1.6 is older than 5.0")],
+                         ids=["unhealthy", "old"])
+def test_the_reachability_check_fails_on_an_unhealthy_or_old_hub(health, version, says, monkeypatch):
+    from acceptance.expected import current
+    from acceptance.tests import test_p2_reachability as p2r
+    monkeypatch.setattr(p2r, "HubSession", _Hub(health, version))
+    with pytest.raises(AssertionError, match=says):
+        p2r.test_the_hub_answers_its_health_check_and_api(SimpleNamespace(hub_url="http://hub"), current(), EVIDENCE)
+
+
+def test_the_lab_launcher_check_fails_on_a_launcher_without_marimo():
+    """T3's check on a Lab whose launcher shows no Marimo entry (jupyter-server-proxy's entry disabled)."""
+    from acceptance.tests import test_t3_lab_profile as t3
+    page = SimpleNamespace(url="http://hub/user/alice/lab?reset")
+    lab = SimpleNamespace(page=page, launcher_entries=lambda: ["Python 3 (ipykernel)", "VS Code", "Terminal"])
+    evidence = SimpleNamespace(fact=lambda *a, **k: None, screenshot=lambda *a, **k: None)
+    with pytest.raises(AssertionError, match=r"launcher lacks \['Marimo'\]"):
+        t3.test_lab_profile_lands_on_lab_with_launcher_entries(lab, ("alice", "pw"), evidence)
+
+
+def test_the_load_metrics_check_fails_when_the_hub_counts_fewer_spawns_than_the_users_saw():
+    from acceptance.tests import test_l1_load as l1
+    run = {"users": 5, "hub_errors": [], "hub_vs_client": {
+        "rows": [{"what": "successful spawns", "hub": 3, "client": 5}], "findings": []}}
+    evidence = SimpleNamespace(fact=lambda *a, **k: None, text=lambda *a, **k: None)
+    with pytest.raises(AssertionError, match="the hub counted 3 successful spawns, the users 5"):
+        l1.test_the_hubs_own_metrics_agree_with_what_the_users_measured({"runs": [run]}, evidence)
+
+
+def test_the_load_cleanup_check_fails_on_users_left_behind(monkeypatch):
+    from acceptance import mode
+    from acceptance.expected import current
+    from acceptance.tests import test_l1_load as l1
+    monkeypatch.setattr(mode, "current", SimpleNamespace(docker=False))
+    load_run = {"runs": [{"records": [{"user": "load-1"}, {"user": "load-2"}], "cleanup_problems": []}],
+                "cleanup": ["deleted 0 users"]}
+    api = SimpleNamespace(http=SimpleNamespace(get=lambda path: SimpleNamespace(status_code=200)))
+    with pytest.raises(AssertionError, match=r"users left by the load: \['load-1', 'load-2'\]"):
+        l1.test_the_load_leaves_no_user_server_or_volume(load_run, api, SimpleNamespace(), current(), EVIDENCE)
