@@ -276,7 +276,13 @@ UNIT_CATCHES: dict[str, tuple[str, ...]] = {
     "test_l1_load.py::test_the_hubs_own_metrics_agree_with_what_the_users_measured": (
         f"{_UNIT}test_the_load_metrics_check_fails_when_the_hub_counts_fewer_spawns_than_the_users_saw",),
     "test_l1_load.py::test_the_load_leaves_no_user_server_or_volume": (
-        f"{_UNIT}test_the_load_cleanup_check_fails_on_users_left_behind",)}
+        f"{_UNIT}test_the_load_cleanup_check_fails_on_users_left_behind",),
+    "test_r6_advisories.py::test_ghsa_3vff_hjqv_m7h8_next_never_redirects_off_the_hub": (
+        f"{_UNIT}test_the_open_redirect_check_fails_on_a_hub_that_follows_next_off_the_hub",),
+    "test_r6_advisories.py::test_ghsa_w3vc_fx9p_wp4v_proxied_apps_refuse_anonymous_websockets": (
+        f"{_UNIT}test_the_websocket_check_fails_on_proxied_apps_that_take_anonymous_websockets",),
+    "test_r6_advisories.py::test_ghsa_h56g_gq9v_vc8r_api_errors_carry_no_traceback": (
+        f"{_UNIT}test_the_traceback_check_fails_on_api_errors_that_carry_the_traceback",)}
 
 
 @dataclass

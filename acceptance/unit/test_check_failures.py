@@ -182,3 +182,64 @@ def test_the_load_cleanup_check_fails_on_users_left_behind(monkeypatch):
     api = SimpleNamespace(http=SimpleNamespace(get=lambda path: SimpleNamespace(status_code=200)))
     with pytest.raises(AssertionError, match=r"users left by the load: \['load-1', 'load-2'\]"):
         l1.test_the_load_leaves_no_user_server_or_volume(load_run, api, SimpleNamespace(), current(), EVIDENCE)
+
+
+# ---- R6: the advisories' checks, given the answers of a deployment open to each attack
+
+def _answer(status: int = 200, text: str = "", location: str | None = None, content_type: str = "text/html"):
+    headers = {"content-type": content_type, **({"location": location} if location else {})}
+    return SimpleNamespace(status_code=status, text=text, headers=headers, url=SimpleNamespace(path="/"),
+                           json=lambda: {})
+
+
+class _Session:
+    """A HubSession (class and instance) whose every answer is `answer`."""
+    def __init__(self, answer):
+        self.answer = answer
+        self.http = SimpleNamespace(get=lambda *a, **k: answer, request=lambda *a, **k: answer)
+
+    def __call__(self, url):
+        return self
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def post_login(self, *args, **kwargs):
+        return self.answer
+
+
+def test_the_open_redirect_check_fails_on_a_hub_that_follows_next_off_the_hub(monkeypatch):
+    """GHSA-3vff-hjqv-m7h8's check on a hub that redirects to whatever `next` says."""
+    from acceptance.tests import test_r6_advisories as r6
+    evil = _Session(_answer(302, location="//evil.example/"))
+    monkeypatch.setattr(r6, "HubSession", evil)
+    mallory = SimpleNamespace(name="mallory", password="pw", session=evil)
+    with pytest.raises(AssertionError, match="redirects off the hub: .*evil.example"):
+        r6.test_ghsa_3vff_hjqv_m7h8_next_never_redirects_off_the_hub(
+            SimpleNamespace(hub_url="http://127.0.0.1:8000"), mallory, EVIDENCE)
+
+
+def test_the_websocket_check_fails_on_proxied_apps_that_take_anonymous_websockets(monkeypatch):
+    """GHSA-w3vc-fx9p-wp4v's check on a jupyter-server-proxy that upgrades a websocket without a cookie or token."""
+    from acceptance.tests import test_r6_advisories as r6
+    monkeypatch.setattr(r6, "HubSession", _Session(_answer()))
+    monkeypatch.setattr(r6, "websocket_handshake", lambda http, path: SimpleNamespace(status_code=101))
+    mallory = SimpleNamespace(api=SimpleNamespace(http=None))
+    apps = {"vscode": "/user/mallory/r6vscode/vscode/", "marimo": "/user/mallory/r6marimo/proxy/marimo/"}
+    with pytest.raises(AssertionError, match="anonymous websockets accepted: .*vscode.*marimo"):
+        r6.test_ghsa_w3vc_fx9p_wp4v_proxied_apps_refuse_anonymous_websockets(
+            SimpleNamespace(hub_url="http://127.0.0.1:8000"), mallory, apps, EVIDENCE)
+
+
+def test_the_traceback_check_fails_on_api_errors_that_carry_the_traceback():
+    """GHSA-h56g-gq9v-vc8r's check on servers whose API errors carry the traceback (jupyter-server < 2.11.2)."""
+    from acceptance.tests import test_r6_advisories as r6
+    leak = _answer(500, 'Traceback (most recent call last):\n  File "/opt/venv/lib/handlers.py", line 7, in put')
+    mallory = SimpleNamespace(name="mallory", api=SimpleNamespace(http=SimpleNamespace(request=lambda *a, **k: leak)))
+    apps = {"vscode": "/user/mallory/r6vscode/vscode/", "marimo": "/user/mallory/r6marimo/proxy/marimo/"}
+    with pytest.raises(AssertionError, match="tracebacks in API errors"):
+        r6.test_ghsa_h56g_gq9v_vc8r_api_errors_carry_no_traceback(
+            SimpleNamespace(hub_url="http://127.0.0.1:8000"), mallory, apps, EVIDENCE)
