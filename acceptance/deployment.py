@@ -171,13 +171,24 @@ class Deployment:
         compose project or the hub made (the user servers carry the platform's label)."""
         docker = self.require_docker("the deployment's containers")
         if self.prefix:
-            return [c for c in docker.containers.list(all=True) if c.name.startswith(self.prefix)]
+            # filtered by the engine: inspecting every container of the host races with other runs removing theirs
+            return [c for c in docker.containers.list(all=True, filters={"name": self.prefix})
+                    if c.name.startswith(self.prefix)]
         mine = docker.containers.list(all=True, filters={"label": f"com.docker.compose.project={self.project}"})
         users = docker.containers.list(all=True, filters={"label": "org.jupyterhub.platform.prefix=-"})
         return list({c.id: c for c in [*mine, *users]}.values())
 
+    def infrastructure_containers(self) -> set[str]:
+        """The stack's own containers (not user servers): the hub and the log collector."""
+        return {self.hub_container_name, self.logs_container_name}
+
+    @property
+    def logs_container_name(self) -> str:
+        """The log collector (images/logs/): every container's log, kept after the container is gone."""
+        return f"{self.prefix}jupyterhub-logs"
+
     def user_containers(self):
-        return [c for c in self.containers() if c.name != self.hub_container_name]
+        return [c for c in self.containers() if c.name not in self.infrastructure_containers()]
 
     def diagnostics(self, only: str = "") -> dict[str, str]:
         """Logs and `docker inspect` of the run's containers (for failure reports). `only`: the run's user

@@ -238,6 +238,20 @@ MUTANTS: tuple[Mutant, ...] = (
             # both marimo profiles use the mutant's tag: local/uv-marimo:latest is never rebuilt from the copy
             *(_marimo_image(cpus, _tag("t5-marimo-moved")) for cpus in (1, 2))),
            select="named_marimo", build=("uv-marimo",)),
+    # --- the log pipeline (R8)
+    Mutant("r8-no-rotation", "the log collector never rotates (LOG_MAX_SIZE fixed at 1 TiB, whatever the setting)",
+           "compose file", ("R8",), ((COMPOSE, "    LOG_MAX_SIZE: ${LOG_MAX_SIZE:-}\n", "    LOG_MAX_SIZE: 1t\n"),),
+           select="rotation"),
+    Mutant("r8-user-logs-not-collected", "user servers log with Docker's default driver (the spawner's log_config "
+           "dropped): a removed server's log goes with its container", "hub config", ("R8",),
+           ((CONFIG, 'c.DockerSpawner.extra_host_config["log_config"] = {', "_log_config_dropped = {"),),
+           select="killed_and_removed"),
+    Mutant("r8-logs-mounted-into-user-servers", "the collector's volume is mounted (read-only) into every user server",
+           "hub config", ("R8",),
+           ((CONFIG, 'c.DockerSpawner.volumes = {f"{NAME_PREFIX}jupyterhub-user-{{username}}": NOTEBOOK_HOME}',
+             'c.DockerSpawner.volumes = {f"{NAME_PREFIX}jupyterhub-user-{{username}}": NOTEBOOK_HOME, '
+             'f"{NAME_PREFIX}jupyterhub-logs": {"bind": "/var/log/platform", "mode": "ro"}}'),),
+           select="cannot_read"),
 )
 
 

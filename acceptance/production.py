@@ -101,11 +101,8 @@ class ProductionRun(StackRun):
         return self.proxy()
 
     def infrastructure_containers(self) -> set[str]:
-        return {self.hub_container_name, self.proxy_container_name, self.db_container_name,
-                self.firewall_container_name}
-
-    def user_containers(self):
-        return [c for c in self.containers() if c.name not in self.infrastructure_containers()]
+        return super().infrastructure_containers() | {self.proxy_container_name, self.db_container_name,
+                                                      self.firewall_container_name}
 
     def script(self, name: str, *args: str, cwd: Path | None = None) -> str:
         """Run stack/production/NAME.sh as an operator would (the run's compose project and settings)."""

@@ -30,7 +30,7 @@ from acceptance.settings import (
     PROFILES_FILE,
     platform_profiles,
 )
-from images.build import HUB_IMAGE
+from images.build import HUB_IMAGE, LOGS_IMAGE
 
 HUB_SERVICE = "hub"
 
@@ -82,6 +82,7 @@ class StackRun(Deployment):
             "NAME_PREFIX": self.prefix,
             "HUB_BIND": "127.0.0.1",
             "HUB_PORT": str(self.port),
+            "LOG_PORT": str(free_port()),   # the log collector's, on the host's loopback
             **HARNESS_STACK_ENV,
             **(extra_env or {}),
         }
@@ -100,7 +101,7 @@ class StackRun(Deployment):
 
     # --- lifecycle ----------------------------------------------------------------------
     def check_images(self) -> None:
-        wanted = [HUB_IMAGE, *dict.fromkeys(p.image for p in platform_profiles())]
+        wanted = [HUB_IMAGE, LOGS_IMAGE, *dict.fromkeys(p.image for p in platform_profiles())]
         missing = [t for t in wanted if not self._image_exists(t)]
         if missing:
             raise StackError(f"image(s) missing: {', '.join(missing)}; build them with `nox -s images`")
@@ -140,11 +141,30 @@ class StackRun(Deployment):
                 raise StackError(f"`docker compose {' '.join(args)}` failed: {proc.stderr[-2000:]}")
         self.wait_until_ready()
 
+    def recreate_hub(self) -> None:
+        """`docker compose up -d --force-recreate --no-deps hub`, as an operator replaces the hub's container (a new
+        image, changed settings); waits until the new one answers."""
+        proc = subprocess.run([*self.compose.compose_command_property, "up", "-d", "--force-recreate", "--no-deps",
+                               HUB_SERVICE], cwd=self.compose_file.parent, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise StackError(f"`docker compose up -d --force-recreate hub` failed: {proc.stderr[-2000:]}")
+        self.wait_until_ready()
+
+    # --- logs -------------------------------------------------------------------------------
+    def collected_log(self, name: str) -> str:
+        """What the admin reads with `docker exec <prefix>jupyterhub-logs logs NAME` (README "Logs")."""
+        result = self.docker.containers.get(self.logs_container_name).exec_run(["logs", name])
+        if result.exit_code != 0:
+            raise StackError(f"`logs {name}` exited {result.exit_code}: {result.output.decode(errors='replace')}")
+        return result.output.decode(errors="replace")
+
     # --- clean-up -------------------------------------------------------------------------
     def _run_objects(self):
         """(kind, object) for every container, volume and network named after this run, in removal order."""
         prefix = self.project
-        yield from (("container", c) for c in self.docker.containers.list(all=True) if c.name.startswith(prefix))
+        # filtered by the engine: inspecting every container of the host races with other runs removing theirs
+        yield from (("container", c) for c in self.docker.containers.list(all=True, filters={"name": prefix})
+                    if c.name.startswith(prefix))
         yield from (("volume", v) for v in self.docker.volumes.list() if v.name.startswith(prefix))
         yield from (("network", n) for n in self.docker.networks.list() if n.name.startswith(prefix))
 

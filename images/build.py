@@ -3,12 +3,13 @@
 stack/profiles.yaml name (one Dockerfile target per image), then the custom images of profiles with a
 `build:` folder (images/<folder>/Dockerfile, made from images/templates/singleuser-uv/), then the
 production stack's reverse proxy (nginx), database (PostgreSQL) and firewall (iptables), which only
-stack/production/ uses.
+stack/production/ uses, and the log collector (images/logs/) every stack runs.
 
     python images/build.py                 # build all (layer cache makes rebuilds cheap)
     python images/build.py --missing-only  # build only images that do not exist yet
     python images/build.py uv-lab hub      # build some
     python images/build.py proxy db firewall  # the production stack's own images
+    python images/build.py logs            # the log collector (every stack)
     python images/build.py hub-jh5         # the previous release's hub (JupyterHub 5.5.4), for `nox -s upgrade`
 
 The base image is the build argument BASE_IMAGE: $BASE_IMAGE if set, else the public
@@ -40,6 +41,8 @@ HUB_IMAGE = "local/jupyterhub-hub:latest"
 # stack/production/ only (the compose and swarm stacks never need them): tag -> Dockerfile folder
 PRODUCTION_IMAGES = {"proxy": "local/jupyterhub-proxy:latest", "db": "local/jupyterhub-db:latest",
                      "firewall": "local/jupyterhub-firewall:latest"}
+# every stack's log collector (images/logs/): the syslog driver's receiver, one rotated file per container
+LOGS_IMAGE = "local/jupyterhub-logs:latest"
 PUBLIC_BASE_IMAGE = "debian:bookworm-slim"
 LOCAL_BASE_IMAGE = "local/debian-base:bookworm"
 DEFAULT_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
@@ -117,6 +120,7 @@ def image_specs(profiles_file: Path = PROFILES_FILE, images_dir: Path | None = N
             if dockerfile.is_file() else ()
         specs.append(ImageSpec(_short(image), image, f"{folder}/Dockerfile", None, folder, parents))
     specs += [ImageSpec(name, tag, f"{name}/Dockerfile", None) for name, tag in PRODUCTION_IMAGES.items()]
+    specs.append(ImageSpec("logs", LOGS_IMAGE, "logs/Dockerfile", None))
     return specs
 
 

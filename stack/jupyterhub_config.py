@@ -172,6 +172,16 @@ c.DockerSpawner.extra_host_config = {"security_opt": ["no-new-privileges"], "cap
 # and at most USER_PIDS_LIMIT processes and threads each (a fork bomb stays inside its container)
 c.DockerSpawner.extra_host_config["pids_limit"] = int(env("USER_PIDS_LIMIT", "1024"))
 c.DockerSpawner.extra_create_kwargs = {"labels": {"org.jupyterhub.platform.prefix": NAME_PREFIX or "-"}}
+# logs: with the stack's log collector (USER_LOG_ADDRESS, the compose files' x-log-address), each user server logs
+# through Docker's syslog driver to it, as the stack's own containers do: its log is kept, one rotated file per
+# container name, after DockerSpawner removes the container (README "Logs"); `docker logs` still works meanwhile
+# (DockerSpawner formats extra_host_config's strings with its template namespace: Docker's {{.Name}} is written
+# with its braces doubled)
+USER_LOG_ADDRESS = env("USER_LOG_ADDRESS", "")
+if USER_LOG_ADDRESS:
+    c.DockerSpawner.extra_host_config["log_config"] = {
+        "type": "syslog",
+        "config": {"syslog-address": USER_LOG_ADDRESS, "syslog-format": "rfc5424micro", "tag": "{{{{.Name}}}}"}}
 
 # SPAWNER_BACKEND: "docker" (one host: a container per server) or "swarm" (stack/swarm/: a swarm service
 # per server, placed by the swarm; DockerSpawner's settings above apply to it too)

@@ -19,7 +19,7 @@ def dockerfile_targets(dockerfile: str) -> set[str]:
     return set(re.findall(r"^FROM\s+\S+\s+AS\s+(\S+)", text, flags=re.MULTILINE | re.IGNORECASE))
 
 
-def test_image_specs_hub_first_then_singleuser_images_then_production_ones():
+def test_image_specs_hub_first_then_singleuser_images_then_production_ones_then_the_log_collector():
     assert [(s.name, s.tag) for s in build.image_specs()] == [
         ("hub", build.HUB_IMAGE),
         ("uv-lab", "local/uv-lab:latest"),
@@ -28,6 +28,7 @@ def test_image_specs_hub_first_then_singleuser_images_then_production_ones():
         ("proxy", "local/jupyterhub-proxy:latest"),
         ("db", "local/jupyterhub-db:latest"),
         ("firewall", "local/jupyterhub-firewall:latest"),
+        ("logs", "local/jupyterhub-logs:latest"),
     ]
 
 
@@ -155,7 +156,7 @@ def test_a_profile_with_a_build_folder_is_built_from_it_after_the_shipped_images
         ("hub", build.HUB_IMAGE), ("uv-lab", "local/uv-lab:latest"), ("uv-vscode", "local/uv-vscode:latest"),
         ("uv-marimo", "local/uv-marimo:latest"), ("analytics", "local/analytics:latest"),
         ("proxy", "local/jupyterhub-proxy:latest"), ("db", "local/jupyterhub-db:latest"),
-        ("firewall", "local/jupyterhub-firewall:latest")]
+        ("firewall", "local/jupyterhub-firewall:latest"), ("logs", "local/jupyterhub-logs:latest")]
     custom = specs[4]
     assert (custom.dockerfile, custom.target, custom.folder) == ("analytics/Dockerfile", None, "analytics")
     assert [p.tag for p in custom.parents] == ["local/uv-lab:latest"]   # the template starts FROM uv-lab

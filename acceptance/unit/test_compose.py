@@ -35,8 +35,8 @@ def test_project_name_is_jhub_docker(stack):
     assert stack["name"] == "jhub-docker"
 
 
-def test_only_service_is_hub(stack):
-    assert list(stack["services"]) == ["hub"]
+def test_services_are_the_hub_and_its_log_collector(stack):
+    assert sorted(stack["services"]) == ["hub", "logs"]
 
 
 def test_hub_container_name(hub):
