@@ -4,22 +4,28 @@
 #
 #   bash stack/upgrade.sh all DIR        # the upgrade: backup DIR, migrate, start (in that order)
 #   bash stack/upgrade.sh backup DIR     # stop the hub; copy its volume (database, cookie secret, proxy token) to
-#                                        # DIR/hub-data.tar and note the hub's image and volume in DIR (hub left stopped)
+#                                        # DIR/hub-data.tar and note the hub's image and volume in DIR (hub left stopped);
+#                                        # with a PostgreSQL `db` service (stack/production/), its dump to DIR/hub-db.sql
 #   bash stack/upgrade.sh migrate        # `jupyterhub upgrade-db` with the new hub image, in a one-off container
 #                                        # (the hub stopped): JupyterHub's alembic migration of its database
-#   bash stack/upgrade.sh start          # recreate the hub with the new image and config; user servers keep running
-#   bash stack/upgrade.sh rollback DIR   # stop the hub, put DIR's copy back into its volume, start the image noted in DIR
+#   bash stack/upgrade.sh start          # recreate the stack with the new images and config; user servers keep running
+#   bash stack/upgrade.sh rollback DIR   # stop the hub, put DIR's copy (and dump) back, start the image noted in DIR
 #
 # Environment: the same as `docker compose` for the stack (COMPOSE_PROJECT_NAME, NAME_PREFIX, stack/.env ...);
 # HUB_IMAGE is the new hub image (default local/jupyterhub-hub:latest); COMPOSE_FILE the compose file (default:
-# this folder's; for `rollback`, give the old release's when its compose file differed).
+# this folder's; stack/production/docker-compose.yml for the production stack; for `rollback`, give the old
+# release's when its compose file differed).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 export COMPOSE_FILE=${COMPOSE_FILE:-$here/docker-compose.yml}
 hub="${NAME_PREFIX:-}jupyterhub-hub"
 config=/etc/jupyterhub/jupyterhub_config.py
 
-usage() { sed -n '5,11p' "$0" >&2; exit 2; }
+usage() { sed -n '5,12p' "$0" >&2; exit 2; }
+
+has_db() {   # the production stack: the hub's database is PostgreSQL in the `db` service
+    docker compose config --services | grep -qx db
+}
 
 hub_volume() {   # the named volume mounted at /srv/jupyterhub in the hub container
     docker inspect -f '{{range .Mounts}}{{if eq .Destination "/srv/jupyterhub"}}{{.Name}}{{end}}{{end}}' "$hub"
@@ -36,6 +42,11 @@ backup() {
     [ -n "$volume" ] || { echo "upgrade.sh: $hub has no volume at /srv/jupyterhub" >&2; exit 1; }
     docker run --rm --network none -v "$volume:/srv/jupyterhub:ro" -v "$dir:/backup" --entrypoint tar "$image" \
         -C /srv/jupyterhub -cf /backup/hub-data.tar .
+    if has_db; then   # pg_dump in the db container (stack/production/backup.sh's command), the hub stopped
+        docker compose exec -T db db-backup > "$dir/hub-db.sql.partial"
+        mv "$dir/hub-db.sql.partial" "$dir/hub-db.sql"
+        echo "backup: database -> $dir/hub-db.sql ($(wc -c < "$dir/hub-db.sql") bytes)"
+    fi
     echo "$image" > "$dir/hub-image"
     echo "$volume" > "$dir/hub-volume"
     echo "backup: volume $volume -> $dir/hub-data.tar ($(wc -c < "$dir/hub-data.tar") bytes); hub image $image; hub stopped"
@@ -43,12 +54,16 @@ backup() {
 
 migrate() {
     echo "migrate: jupyterhub upgrade-db with ${HUB_IMAGE:-local/jupyterhub-hub:latest}"
-    docker compose run --rm --no-deps -T hub jupyterhub upgrade-db -f "$config"
+    # without --no-deps: a service the new release's hub depends on (and adds) is started first
+    docker compose run --rm -T hub jupyterhub upgrade-db -f "$config"
 }
 
 start() {
-    docker compose up -d --force-recreate --no-deps hub
-    echo "start: hub recreated with ${HUB_IMAGE:-local/jupyterhub-hub:latest}; follow it with: docker compose logs hub -f"
+    # the hub recreated with the new image and config (services it depends on created if new, recreated only if
+    # their definition changed), then every other service of the release likewise
+    docker compose up -d --force-recreate hub
+    docker compose up -d
+    echo "start: stack recreated, hub ${HUB_IMAGE:-local/jupyterhub-hub:latest}; follow it with: docker compose logs hub -f"
 }
 
 rollback() {
@@ -60,7 +75,15 @@ rollback() {
     docker compose stop hub || true
     docker run --rm --network none -v "$volume:/srv/jupyterhub" -v "$dir:/backup:ro" --entrypoint sh "$image" \
         -c 'find /srv/jupyterhub -mindepth 1 -delete && tar -C /srv/jupyterhub -xf /backup/hub-data.tar'
-    HUB_IMAGE=$image docker compose up -d --force-recreate --no-deps hub
+    if [ -f "$dir/hub-db.sql" ]; then   # the dump drops and recreates what it holds, in one transaction
+        docker compose up -d db
+        docker compose exec -T db db-restore < "$dir/hub-db.sql"
+        echo "rollback: $dir/hub-db.sql -> the hub's database"
+    fi
+    # the old release's stack as it was: services only the new release has are removed (user servers are not
+    # compose's: they stay)
+    HUB_IMAGE=$image docker compose up -d --force-recreate hub
+    HUB_IMAGE=$image docker compose up -d --remove-orphans
     echo "rollback: $dir/hub-data.tar -> volume $volume; hub started with $image"
 }
 

@@ -171,3 +171,12 @@ def test_upgrade_sh_refuses_a_wrong_call():
         assert proc.returncode == 2, (args, proc.stderr)
         assert "upgrade.sh all DIR" in proc.stderr
     assert subprocess.run(["bash", "-n", str(script)]).returncode == 0
+
+
+def test_an_approved_signup_that_can_no_longer_log_in_or_a_pending_one_that_can_is_a_loss():
+    before = site(logins={"alice": True, "dave": False})
+    assert losses(compare(before, site(logins={"alice": True, "dave": False}))) == []
+    lost = losses(compare(before, site(logins={"alice": False, "dave": True})))
+    assert "signup alice: before may log in, after waits for approval" in lost
+    assert "signup dave: before waits for approval, after may log in" in lost
+    assert "signup alice: before may log in, after not tried" in losses(compare(before, site(logins={})))

@@ -15,6 +15,7 @@ import time
 import uuid
 from pathlib import Path
 
+from acceptance.settings import PROFILES_FILE
 from acceptance.upgrade import report
 from acceptance.upgrade.run import (
     BREAKAGES,
@@ -45,10 +46,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--checklist", default="all",
                         help="the checklist after the upgrade (a verify-by-URL run): all (default), none, or a pytest "
                              "marker expression such as 'p3 or t6'")
+    parser.add_argument("--stack", choices=("compose", "production"), default="compose",
+                        help="the compose stack (default; SQLite in the hub's volume) or stack/production/ "
+                             "(PostgreSQL, TLS proxy, hardened auth: signups wait for the admin's approval)")
     parser.add_argument("--report-dir", type=Path, default=Path("reports/upgrade"))
     args = parser.parse_args(argv)
     if args.expect_caught and not args.breakage:
         parser.error("--expect-caught needs --break")
+    if args.stack == "production" and args.breakage == "no-volume":
+        parser.error("--break no-volume removes the hub's volume, which holds the database on the compose stack only")
 
     started = time.monotonic()
     run_tag = uuid.uuid4().hex[:6]
@@ -56,18 +62,18 @@ def main(argv: list[str] | None = None) -> int:
     new_env, profiles_file = {}, None
     try:
         if args.ref == "jh5":
-            old = jh5_release()
+            old = jh5_release(args.stack)
         else:
             git = GitRelease(args.ref, f"jhv{run_tag}-old")
-            old = git.make()
+            old = git.make(args.stack)
         if args.breakage == "drop-package":
             broken_tag = f"local/uv-lab:jhv{run_tag}-no-{NOTEBOOK_PACKAGE}"
             broken_lab_image(broken_tag)
             args.report_dir.mkdir(parents=True, exist_ok=True)
             profiles_file = args.report_dir.resolve() / f"profiles-jhv{run_tag}.yaml"
             profiles_with_image(profiles_file, LAB_IMAGE, broken_tag)
-        new = this_release(new_env, profiles_file) if profiles_file else this_release(new_env)
-        run = UpgradeRun(old, new, args.breakage, args.checklist, args.report_dir)
+        new = this_release(new_env, profiles_file or PROFILES_FILE, args.stack)
+        run = UpgradeRun(old, new, args.breakage, args.checklist, args.report_dir, kind=args.stack)
         run.run()
     finally:
         extra_errors = []

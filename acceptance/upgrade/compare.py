@@ -19,6 +19,7 @@ class SiteState:
     tokens: dict[str, bool] = field(default_factory=dict)
     files: dict[str, dict[str, str]] = field(default_factory=dict)
     kernel: str | None = None
+    logins: dict[str, bool] = field(default_factory=dict)   # signup -> may log in (False: still pending approval)
     errors: list[str] = field(default_factory=list)   # what could not be read (the hub refused the admin's token ...)
 
     def to_json(self) -> dict:
@@ -66,6 +67,10 @@ def compare(before: SiteState, after: SiteState, *, running_kept: bool = True) -
         now = after.tokens.get(owner)
         rows.append(Row(f"token of {owner}", "accepted", {True: "accepted", False: "refused"}.get(now, "not tried"),
                         bool(now)))
+    for name, accepted in sorted(before.logins.items()):
+        now = after.logins.get(name)
+        text = {True: "may log in", False: "waits for approval", None: "not tried"}
+        rows.append(Row(f"signup {name}", text[accepted], text[now], now == accepted))
     for user, files in sorted(before.files.items()):
         now = after.files.get(user, {})
         for path, digest in sorted(files.items()):

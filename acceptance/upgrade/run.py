@@ -20,7 +20,9 @@ import yaml
 
 from acceptance.deployment import StackError
 from acceptance.expected import current as expected_state
+from acceptance.hub_api import tls_verify
 from acceptance.polling import wait_for
+from acceptance.production import ProductionRun
 from acceptance.settings import COMPOSE_FILE, PROFILES_FILE, ROOT, STACK_DIR
 from acceptance.stack import StackRun
 from acceptance.upgrade import compare, site
@@ -65,6 +67,14 @@ class UpgradeStack(StackRun):
         super().__init__(extra_env=extra_env)
 
 
+class UpgradeProductionStack(ProductionRun):
+    """The old release's production stack (TLS proxy, PostgreSQL ...) under the run's project and prefix."""
+
+    def __init__(self, compose_file: Path, extra_env: dict[str, str]):
+        self.compose_file = compose_file
+        super().__init__(extra_env=extra_env)
+
+
 def _compose_vars(compose_file: Path) -> set[str]:
     return set(re.findall(r"\$\{(\w+)", compose_file.read_text()))
 
@@ -103,12 +113,13 @@ def definition(stack: StackRun, release: Release) -> dict:
 
 class UpgradeRun:
     def __init__(self, old: Release, new: Release, breakage: str | None, checklist: str, report_dir: Path,
-                 log=print):
+                 log=print, kind: str = "compose"):
         self.old, self.new, self.breakage, self.checklist = old, new, breakage, checklist
+        self.kind = kind
         self.report_dir = report_dir
         self.log = log
         self.checks: list[Check] = []
-        self.data: dict = {"from": old.label, "to": new.label, "breakage": breakage,
+        self.data: dict = {"from": old.label, "to": new.label, "stack": kind, "breakage": breakage,
                            "breakage_caught_by": BREAKAGES[breakage][0] if breakage else None}
         self.timings: dict[str, float] = {}
         self.stack: UpgradeStack | None = None
@@ -161,7 +172,8 @@ class UpgradeRun:
             r = api.http.get("/hub/api/info")
             if r.status_code == 200:
                 return r.json()
-            version = httpx.get(f"{self.stack.hub_url}/hub/api/", timeout=10).json().get("version")
+            version = httpx.get(f"{self.stack.hub_url}/hub/api/", timeout=10, verify=tls_verify()).json().get(
+                "version")
             return {"version": version, "refused": f"/hub/api/info: HTTP {r.status_code} with the admin's token"}
 
     # --- the run ----------------------------------------------------------------------------------------------
@@ -180,9 +192,10 @@ class UpgradeRun:
         return bool(self.checks) and all(c.ok or c.narrowed for c in self.checks)
 
     def _run(self) -> None:
-        self.stack = UpgradeStack(self.old.compose_file, {"HUB_IMAGE": self.old.hub_image,
-                                                          "PROFILES_HOST_FILE": str(self.old.profiles_file),
-                                                          **self.old.env})
+        stack_class = UpgradeProductionStack if self.kind == "production" else UpgradeStack
+        self.stack = stack_class(self.old.compose_file, {"HUB_IMAGE": self.old.hub_image,
+                                                         "PROFILES_HOST_FILE": str(self.old.profiles_file),
+                                                         **self.old.env})
         self.log(f"[upgrade] project {self.stack.project}, hub {self.stack.hub_url}; from {self.old.label} "
                  f"to {self.new.label} ({self.new.hub_image})"
                  + (f"; breakage {self.breakage}" if self.breakage else ""))
@@ -308,6 +321,8 @@ class UpgradeRun:
                f"--html={out_dir / 'pytest-report.html'}", f"--output={out_dir / 'artifacts'}"]
         if self.checklist != "all":
             cmd += ["-m", self.checklist]
+        if getattr(self.stack, "ca_bundle", None):   # production: the proxy's certificate, as the run trusts it
+            cmd += ["--ca-bundle", str(self.stack.ca_bundle)]
         proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=3600)
         (out_dir / "verify.log").write_text(proc.stdout + proc.stderr)
         report_file = out_dir / "deployment-report.json"
@@ -365,14 +380,20 @@ def _message(exc: BaseException) -> str:
 
 # --- the releases -----------------------------------------------------------------------------------------------
 
-def this_release(env: dict[str, str] | None = None, profiles_file: Path = PROFILES_FILE) -> Release:
-    return Release("this checkout", COMPOSE_FILE, HUB_IMAGE, profiles_file, env or {})
+def compose_file_of(root: Path, kind: str) -> Path:
+    """A checkout's compose file for the stack kind: stack/docker-compose.yml or stack/production/'s."""
+    return root / "stack" / ("production/docker-compose.yml" if kind == "production" else "docker-compose.yml")
 
 
-def jh5_release() -> Release:
+def this_release(env: dict[str, str] | None = None, profiles_file: Path = PROFILES_FILE,
+                 kind: str = "compose") -> Release:
+    return Release("this checkout", compose_file_of(ROOT, kind), HUB_IMAGE, profiles_file, env or {})
+
+
+def jh5_release(kind: str = "compose") -> Release:
     """The default old release: this checkout with the previous release's hub image (JupyterHub 5.5.4)."""
-    return Release("this checkout with JupyterHub 5.5.4 (local/jupyterhub-hub:jh5)", COMPOSE_FILE, JH5_IMAGE,
-                   PROFILES_FILE)
+    return Release("this checkout with JupyterHub 5.5.4 (local/jupyterhub-hub:jh5)", compose_file_of(ROOT, kind),
+                   JH5_IMAGE, PROFILES_FILE)
 
 
 class GitRelease:
@@ -386,7 +407,7 @@ class GitRelease:
         self.tag = f"local/jupyterhub-hub:{tag_suffix}"
         self.added = False
 
-    def make(self) -> Release:
+    def make(self, kind: str = "compose") -> Release:
         subprocess.run(["git", "worktree", "add", "--detach", str(self.dir), self.ref], cwd=ROOT, check=True,
                        capture_output=True, text=True)
         self.added = True
@@ -399,7 +420,7 @@ class GitRelease:
                         str(self.dir / "images/hub/Dockerfile"), "--build-arg", f"BASE_IMAGE={choose_base_image()}",
                         str(self.dir / "images")],
                        check=True, capture_output=True, env={**os.environ, "DOCKER_BUILDKIT": "0"})
-        return Release(f"git {self.ref} ({self.tag})", self.dir / "stack" / "docker-compose.yml", self.tag,
+        return Release(f"git {self.ref} ({self.tag})", compose_file_of(self.dir, kind), self.tag,
                        self.dir / "stack" / "profiles.yaml")
 
     def remove(self) -> list[str]:

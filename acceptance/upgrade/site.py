@@ -14,8 +14,9 @@ import httpx
 import websocket
 from dockerspawner import DockerSpawner
 
+from acceptance import mode
 from acceptance.fixtures import Accounts
-from acceptance.hub_api import HubAPI, HubSession
+from acceptance.hub_api import HubAPI, HubSession, tls_verify
 from acceptance.polling import PollAbort, wait_for
 from acceptance.servers import read_offered_profiles
 from acceptance.settings import Timeouts
@@ -47,6 +48,7 @@ class Site:
     kernel: tuple[str, str] | None = None          # (user, kernel id) left running
     notebook_user: str = "bob"                     # whose stopped server is started on the new release
     running: list[tuple[str, str]] = field(default_factory=list)
+    pending: list[str] = field(default_factory=list)   # signups left waiting for the admin's approval
 
     def api(self, user: str | None = None) -> HubAPI:
         return HubAPI(self.hub_url, self.tokens[user or self.admin])
@@ -56,7 +58,8 @@ def kernel_execute(hub_url: str, user: str, token: str, kernel: str, code: str, 
     """Run `code` on a running kernel through the proxy; its result (text/plain) or printed output. An exception
     in the kernel raises AssertionError with its name and value."""
     ws_url = hub_url.replace("http", "ws", 1) + f"/user/{quote(user)}/api/kernels/{kernel}/channels"
-    ws = websocket.create_connection(ws_url, header=[f"Authorization: token {token}"], timeout=timeout)
+    sslopt = {"ca_certs": mode.current.ca_bundle} if mode.current.ca_bundle else {}   # wss:// (production)
+    ws = websocket.create_connection(ws_url, header=[f"Authorization: token {token}"], timeout=timeout, sslopt=sslopt)
     deadline = time.monotonic() + timeout
     try:
         msg_id = uuid.uuid4().hex
@@ -88,7 +91,7 @@ def kernel_execute(hub_url: str, user: str, token: str, kernel: str, code: str, 
 def start_kernel(hub_url: str, user: str, token: str, server: str = "") -> str:
     base = f"/user/{quote(user)}/" + (f"{quote(server)}/" if server else "")
     r = httpx.post(f"{hub_url}{base}api/kernels", json={}, headers={"Authorization": f"token {token}"},
-                   timeout=Timeouts.http)
+                   timeout=Timeouts.http, verify=tls_verify())
     assert r.status_code == 201, f"starting a kernel on {user}/{server or '(default)'}: HTTP {r.status_code}"
     return r.json()["id"]
 
@@ -117,17 +120,35 @@ def write_file(api: HubAPI, user: str, server: str, path: str, content: str) -> 
     assert r.status_code in (200, 201), f"writing {path} for {user}: HTTP {r.status_code} {r.text[:200]}"
 
 
+PENDING_USER = "dave"
+
+
 def populate(hub_url: str, admin: str) -> Site:
-    """Sign up the admin and three users (bootstrap mode: no approval step; one made admin by the admin), give each
-    an API token, start servers, write files, leave a kernel with a value."""
+    """Sign up the admin and three users (where signups wait for the admin's approval, the admin approves them, and
+    a fourth signup is left pending), make one of them admin, give each an API token, start servers, write files,
+    leave a kernel with a value."""
     site = Site(hub_url, admin)
-    for name in (admin, "alice", "bob", "carol"):
-        site.passwords[name] = Accounts.new_password()
-        with HubSession(hub_url) as session:
-            result = session.signup(name, site.passwords[name])
-            assert result.ok, f"signup of {name}: {result.alert} {result.message}"
-            session.login(name, site.passwords[name])
-            site.tokens[name] = session.create_token(name, "upgrade run")
+    admin_session = HubSession(hub_url)
+    try:
+        for name in (admin, "alice", "bob", "carol", PENDING_USER):
+            site.passwords[name] = Accounts.new_password()
+            with HubSession(hub_url) as session:
+                result = session.signup(name, site.passwords[name])
+            pending = "has been sent to the admin" in result.message
+            assert result.ok or pending, f"signup of {name}: {result.alert} {result.message}"
+            if name == PENDING_USER:
+                site.pending = [name] if pending else []
+                continue
+            if pending:   # production mode: the admin approves at /hub/authorize (a page, with the login cookie)
+                r = admin_session.http.get(f"/hub/authorize/{quote(name)}", follow_redirects=False)
+                assert r.status_code in (200, 302), f"approving {name}: HTTP {r.status_code}"
+            with HubSession(hub_url) as session:
+                session.login(name, site.passwords[name])
+                site.tokens[name] = session.create_token(name, "upgrade run")
+            if name == admin:
+                admin_session.login(name, site.passwords[name])
+    finally:
+        admin_session.close()
     with site.api() as admin_api:
         r = admin_api.http.patch("/hub/api/users/carol", json={"admin": True})
         assert r.status_code == 200, f"making carol an admin: HTTP {r.status_code} {r.text[:200]}"
@@ -204,9 +225,13 @@ def snapshot(site: Site, docker_client, prefix: str, image: str) -> SiteState:
                 state.users[user["name"]] = {"admin": bool(user.get("admin")), "servers": servers}
     for owner, token in site.tokens.items():
         r = httpx.get(f"{site.hub_url}/hub/api/user", headers={"Authorization": f"token {token}"},
-                      timeout=Timeouts.http)
+                      timeout=Timeouts.http, verify=tls_verify())
         state.tokens[owner] = r.status_code == 200 and r.json().get("name") == owner
     state.files = home_files(docker_client, prefix, list(site.tokens), image)
+    # who may log in: the approved signups can, the one left pending cannot (NativeAuthenticator's own table)
+    for name in (*site.tokens, *site.pending):
+        with HubSession(site.hub_url) as session:
+            state.logins[name] = session.try_login(name, site.passwords[name])
     if site.kernel:
         user, kernel = site.kernel
         try:
@@ -224,7 +249,7 @@ def wait_servers_answer(site: Site, timeout: float = 30) -> list[str]:
 
         def answers(path=path, user=user):
             r = httpx.get(f"{site.hub_url}{path}", headers={"Authorization": f"token {site.tokens[user]}"},
-                          timeout=Timeouts.http)
+                          timeout=Timeouts.http, verify=tls_verify())
             if r.status_code in (401, 403):   # the token is refused: no wait makes it accepted
                 raise PollAbort(f"HTTP {r.status_code}: {user}'s token is refused")
             return r.status_code == 200 or None
