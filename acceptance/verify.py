@@ -34,7 +34,7 @@ SCOPE_MARKERS = {
 }
 # a production run: the checklist, these reliability and security steps, and the checks marked `production`;
 # the others run on the compose stack
-PRODUCTION_STEPS = ("R6", "R7")
+PRODUCTION_STEPS = ("R6", "R7", "R8")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
