@@ -322,7 +322,23 @@ UNIT_CATCHES: dict[str, tuple[str, ...]] = {
     "test_r6_advisories.py::test_ghsa_w3vc_fx9p_wp4v_proxied_apps_refuse_anonymous_websockets": (
         f"{_UNIT}test_the_websocket_check_fails_on_proxied_apps_that_take_anonymous_websockets",),
     "test_r6_advisories.py::test_ghsa_h56g_gq9v_vc8r_api_errors_carry_no_traceback": (
-        f"{_UNIT}test_the_traceback_check_fails_on_api_errors_that_carry_the_traceback",)}
+        f"{_UNIT}test_the_traceback_check_fails_on_api_errors_that_carry_the_traceback",),
+    "test_r1_bad_input.py::test_empty_username_is_refused_by_the_form_and_the_hub": (
+        f"{_UNIT}test_the_empty_username_check_fails_when_the_browser_sends_an_empty_signup",),
+    "test_r1_bad_input.py::test_empty_login_form_is_refused": (
+        f"{_UNIT}test_the_empty_login_check_fails_when_the_browser_sends_an_empty_login",),
+} | {
+    f"test_r1_bad_input.py::test_bad_signup_is_refused_clearly_and_changes_nothing[{case}]": (
+        f"{_UNIT}test_the_bad_signup_check_fails_on_a_hub_that_accepts_every_signup[{case}]",)
+    for case in ("short password", "common password", "mismatched confirmation", "taken username",
+                 "taken username in uppercase", "too long username", "username with spaces", "username with a slash",
+                 "unicode username", "script payload username", "markup payload username")
+} | {
+    f"test_r1_bad_input.py::test_bad_login_is_refused_clearly_and_changes_nothing[{case}]": (
+        f"{_UNIT}test_the_bad_login_check_fails_on_a_hub_that_refuses_no_login[{case}]",)
+    for case in ("wrong password", "unknown user", "empty password", "markup payload username",
+                 "script payload username")
+}
 
 
 @dataclass

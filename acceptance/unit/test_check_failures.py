@@ -243,3 +243,76 @@ def test_the_traceback_check_fails_on_api_errors_that_carry_the_traceback():
     with pytest.raises(AssertionError, match="tracebacks in API errors"):
         r6.test_ghsa_h56g_gq9v_vc8r_api_errors_carry_no_traceback(
             SimpleNamespace(hub_url="http://127.0.0.1:8000"), mallory, apps, EVIDENCE)
+
+
+# ---- R1: the bad-input checks, given the pages of a hub that accepts whatever it is sent
+
+class _AcceptingPage:
+    """The signup or login page of a hub that accepts everything: every signup succeeds, no login is refused,
+    the browser sends empty forms."""
+    def __init__(self, page):
+        self.page = page
+
+    def open(self):
+        return self
+
+    def sign_up(self, *args):
+        return "The signup was successful. You can now go to the home page and log in to the system"
+
+    def refused(self, *args, **kwargs):
+        return ""
+
+    def fill(self, *args):
+        return None
+
+    def browser_refusal(self):
+        return ""
+
+
+def _r1(monkeypatch):
+    from acceptance.tests import test_r1_bad_input as r1
+    monkeypatch.setattr(r1, "SignupPage", _AcceptingPage)
+    monkeypatch.setattr(r1, "LoginPage", _AcceptingPage)
+    return r1
+
+
+_R1_STACK = SimpleNamespace(native_accounts=lambda names: {}, hub_url="http://127.0.0.1:8000")
+_TALLY = lambda *args: None  # noqa: E731
+
+
+def _r1_cases(name):
+    from acceptance.tests import test_r1_bad_input as r1
+    return pytest.mark.parametrize("case", getattr(r1, name), ids=[c[0] for c in getattr(r1, name)])
+
+
+@_r1_cases("SIGNUP_CASES")
+def test_the_bad_signup_check_fails_on_a_hub_that_accepts_every_signup(case, monkeypatch):
+    r1 = _r1(monkeypatch)
+    run_users = SimpleNamespace(track=lambda name: name, prefix="r1-")
+    with pytest.raises(AssertionError, match="signup of .*: 'The signup was successful"):
+        r1.test_bad_signup_is_refused_clearly_and_changes_nothing(
+            _R1_STACK, ("admin", "pw"), run_users, SimpleNamespace(), _TALLY, EVIDENCE, *case[1:])
+
+
+@_r1_cases("LOGIN_CASES")
+def test_the_bad_login_check_fails_on_a_hub_that_refuses_no_login(case, monkeypatch):
+    r1 = _r1(monkeypatch)
+    run_users = SimpleNamespace(prefix="r1-")
+    with pytest.raises(AssertionError, match="login as .*: ''"):
+        r1.test_bad_login_is_refused_clearly_and_changes_nothing(
+            _R1_STACK, ("victim", "pw"), run_users, SimpleNamespace(), _TALLY, EVIDENCE, *case[1:])
+
+
+def test_the_empty_username_check_fails_when_the_browser_sends_an_empty_signup(monkeypatch):
+    r1 = _r1(monkeypatch)
+    with pytest.raises(AssertionError, match="the browser sent a signup with no username"):
+        r1.test_empty_username_is_refused_by_the_form_and_the_hub(_R1_STACK, ("admin", "pw"), SimpleNamespace(),
+                                                                 _TALLY, EVIDENCE)
+
+
+def test_the_empty_login_check_fails_when_the_browser_sends_an_empty_login(monkeypatch):
+    r1 = _r1(monkeypatch)
+    element = SimpleNamespace(click=lambda: None, evaluate=lambda script: "")
+    page = SimpleNamespace(locator=lambda selector: element, url="http://127.0.0.1:8000/hub/spawn")
+    with pytest.raises(AssertionError):
+        r1.test_empty_login_form_is_refused(_R1_STACK, page, _TALLY, EVIDENCE)
