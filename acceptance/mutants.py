@@ -327,6 +327,10 @@ UNIT_CATCHES: dict[str, tuple[str, ...]] = {
         f"{_UNIT}test_the_empty_username_check_fails_when_the_browser_sends_an_empty_signup",),
     "test_r1_bad_input.py::test_empty_login_form_is_refused": (
         f"{_UNIT}test_the_empty_login_check_fails_when_the_browser_sends_an_empty_login",),
+    "test_r5_secrets.py::test_secrets_are_in_no_repository_file_image_or_container_setting": (
+        f"{_UNIT}test_the_secrets_scan_fails_on_a_secret_committed_to_the_repository",),
+    "test_r5_secrets.py::test_two_fresh_stacks_get_different_secrets": (
+        f"{_UNIT}test_the_fresh_stacks_check_fails_when_two_stacks_share_their_secrets",),
 } | {
     f"test_r1_bad_input.py::test_bad_signup_is_refused_clearly_and_changes_nothing[{case}]": (
         f"{_UNIT}test_the_bad_signup_check_fails_on_a_hub_that_accepts_every_signup[{case}]",)

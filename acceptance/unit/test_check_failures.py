@@ -316,3 +316,31 @@ def test_the_empty_login_check_fails_when_the_browser_sends_an_empty_login(monke
     page = SimpleNamespace(locator=lambda selector: element, url="http://127.0.0.1:8000/hub/spawn")
     with pytest.raises(AssertionError):
         r1.test_empty_login_form_is_refused(_R1_STACK, page, _TALLY, EVIDENCE)
+
+
+# ---- R5: the secrets checks, given a deployment whose secret was committed or is shared
+
+SECRET = "ab" * 32
+
+
+def test_the_secrets_scan_fails_on_a_secret_committed_to_the_repository(tmp_path, monkeypatch):
+    from acceptance.tests import test_r5_secrets as r5
+    committed = tmp_path / "stack" / "jupyterhub_config.py"
+    committed.parent.mkdir()
+    committed.write_text(f'c.ConfigurableHTTPProxy.auth_token = "{SECRET}"\n')
+    monkeypatch.setattr(r5, "ROOT", tmp_path)
+    monkeypatch.setattr(r5, "repository_files", lambda: [committed])
+    stack = SimpleNamespace(secrets=lambda: {"jupyterhub_cookie_secret": "cd" * 32, "proxy_auth_token": SECRET})
+    with pytest.raises(AssertionError, match=r"secrets in the repository: \['stack/jupyterhub_config.py'\]"):
+        r5.test_secrets_are_in_no_repository_file_image_or_container_setting(stack, EVIDENCE)
+
+
+def test_the_fresh_stacks_check_fails_when_two_stacks_share_their_secrets(monkeypatch):
+    """Two fresh stacks with the same secrets (a fixed token, a volume shared by name)."""
+    from acceptance.tests import test_r5_secrets as r5
+    same = {"jupyterhub_cookie_secret": "cd" * 32, "proxy_auth_token": SECRET}
+    other = SimpleNamespace(up=lambda: None, down=lambda: None, secrets=lambda: same, project="jhv-other")
+    monkeypatch.setattr(r5, "StackRun", lambda: other)
+    stack = SimpleNamespace(secrets=lambda: same, project="jhv-ours")
+    with pytest.raises(AssertionError, match="two fresh stacks share the jupyterhub_cookie_secret"):
+        r5.test_two_fresh_stacks_get_different_secrets(stack, EVIDENCE)
