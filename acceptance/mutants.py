@@ -116,11 +116,11 @@ MUTANTS: tuple[Mutant, ...] = (
            ("P3", "T5"), ((PROFILES, "    memory: 2G\n    default_url: /proxy/marimo/\n    app: marimo\n",
                            "    memory: 2G\n    default_url: /lab\n    app: lab\n"),),
            select="marimo-1cpu-2g or named_marimo"),
-    Mutant("t2-profile-dropped", '"uv Marimo - 2 CPU / 4GB" is not offered', "profile definition", ("T2",),
+    Mutant("t2-profile-dropped", '"uv Marimo - 2 CPU / 4GB" is not offered', "profile definition", ("P3", "T2"),
            ((PROFILES, "  - key: marimo-2cpu-4gb\n    name: uv Marimo - 2 CPU / 4GB\n"
                        "    image: local/uv-marimo:latest\n    cpus: 2\n    memory: 4G\n"
                        "    default_url: /proxy/marimo/\n    app: marimo\n", ""),),
-           smoke=True),
+           select="exactly", smoke=True),
     Mutant("p2-vscode-preselected", "the VS Code profile is listed first, so the spawn form preselects it",
            "profile definition", ("P2",),
            ((PROFILES, _VSCODE_2CPU, ""), (PROFILES, "profiles:\n", "profiles:\n" + _VSCODE_2CPU)),

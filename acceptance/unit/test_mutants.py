@@ -190,11 +190,12 @@ def test_check_ids_drop_the_folder_and_the_browser_parameter():
 # ---------------------------------------------------------------- the control
 
 def test_one_control_run_per_stack_and_args_whose_keyword_ors_the_selections():
-    chosen = [BY_ID[i] for i in ("p3-memory-doubled", "t2-profile-dropped", "r7-no-hsts", "l1-spawn-timeout-2s")]
+    chosen = [BY_ID[i] for i in ("p3-memory-doubled", "t4-vscode-runs-marimo-image", "r7-no-hsts",
+                                 "l1-spawn-timeout-2s")]
     groups = dict(control_groups(chosen))
     assert list(groups) == ["control-compose", "control-production", "control-compose-load-smoke"]
-    assert [m.id for m in groups["control-compose"]] == ["p3-memory-doubled", "t2-profile-dropped"]
-    assert control_keyword(groups["control-compose"]) == "((p3 or t8) and (lab-2cpu-4g)) or ((t2))"
+    assert [m.id for m in groups["control-compose"]] == ["p3-memory-doubled", "t4-vscode-runs-marimo-image"]
+    assert control_keyword(groups["control-compose"]) == "((p3 or t8) and (lab-2cpu-4g)) or ((t4))"
 
 
 def _control_report(*checks: dict, status: str = "PARTIAL", **top) -> dict:
