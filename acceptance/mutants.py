@@ -343,6 +343,8 @@ UNIT_CATCHES: dict[str, tuple[str, ...]] = {
         f"{_UNIT}test_the_websocket_check_fails_on_proxied_apps_that_take_anonymous_websockets",),
     "test_r6_advisories.py::test_ghsa_h56g_gq9v_vc8r_api_errors_carry_no_traceback": (
         f"{_UNIT}test_the_traceback_check_fails_on_api_errors_that_carry_the_traceback",),
+    "test_r6_advisories.py::test_ghsa_c4gm_pwx9_9w8j_next_is_escaped_in_login_spawn_and_accept_share": (
+        f"{_UNIT}test_the_next_escaping_check_fails_on_pages_that_render_next_live",),
     "test_r1_bad_input.py::test_empty_username_is_refused_by_the_form_and_the_hub": (
         f"{_UNIT}test_the_empty_username_check_fails_when_the_browser_sends_an_empty_signup",),
     "test_r1_bad_input.py::test_empty_login_form_is_refused": (

@@ -344,3 +344,21 @@ def test_the_fresh_stacks_check_fails_when_two_stacks_share_their_secrets(monkey
     stack = SimpleNamespace(secrets=lambda: same, project="jhv-ours")
     with pytest.raises(AssertionError, match="two fresh stacks share the jupyterhub_cookie_secret"):
         r5.test_two_fresh_stacks_get_different_secrets(stack, EVIDENCE)
+
+
+def test_the_next_escaping_check_fails_on_pages_that_render_next_live(monkeypatch):
+    """GHSA-c4gm-pwx9-9w8j's check on a hub whose login, spawn and accept-share pages render `next` unescaped."""
+    import contextlib
+
+    from acceptance.tests import test_r6_advisories as r6
+    live = _Session(_answer(200, text=f'<a href="/hub/home"><script>{r6.XSS_MARK}</script>">next</a>'))
+    monkeypatch.setattr(r6, "HubSession", live)
+    monkeypatch.setattr(r6, "hub_user", lambda *args, **kwargs: contextlib.nullcontext(SimpleNamespace(session=live)))
+    made = SimpleNamespace(status_code=201, json=lambda: {"code": "share-code"})
+    admin_api = SimpleNamespace(http=SimpleNamespace(post=lambda *a, **k: made, delete=lambda *a, **k: None),
+                                remove_server=lambda *a: None)
+    mallory = SimpleNamespace(name="mallory", session=live)
+    run_users = SimpleNamespace(name=lambda name: name)
+    with pytest.raises(AssertionError, match="`next` rendered live: .*login.*spawn.*accept-share"):
+        r6.test_ghsa_c4gm_pwx9_9w8j_next_is_escaped_in_login_spawn_and_accept_share(
+            SimpleNamespace(hub_url="http://127.0.0.1:8000"), mallory, run_users, admin_api, {}, EVIDENCE)
