@@ -362,3 +362,28 @@ def test_the_next_escaping_check_fails_on_pages_that_render_next_live(monkeypatc
     with pytest.raises(AssertionError, match="`next` rendered live: .*login.*spawn.*accept-share"):
         r6.test_ghsa_c4gm_pwx9_9w8j_next_is_escaped_in_login_spawn_and_accept_share(
             SimpleNamespace(hub_url="http://127.0.0.1:8000"), mallory, run_users, admin_api, {}, EVIDENCE)
+
+
+@pytest.mark.parametrize(("after", "says"), [
+    ('{status="success"} 3\n', "the spawn count went from 3.0 to 3.0"),
+    ('{status="success"} 4\n', r"spawns slower than 30.0 s"),
+], ids=["not-counted", "slower-than-the-buckets"])
+def test_the_spawn_metrics_check_fails_on_a_hub_whose_metrics_miss_the_spawn(after, says, monkeypatch):
+    """R7's spawn-metrics check on a hub whose /hub/metrics does not count the spawn, or whose histogram's
+    largest finite bucket is below a spawn it saw."""
+    from acceptance.expected import current
+    from acceptance.tests import test_r7_production as r7
+    prod = current().data["stacks"]["production"]["production"]
+    counter, histogram = prod["metrics"]["spawn_counter"], prod["metrics"]["spawn_histogram"]
+    pages = iter([f'{counter}{{status="success"}} 3\n',
+                  f"{counter}{after}{histogram}{{le=\"30.0\",status=\"success\"}} 3\n"
+                  f"{histogram}{{le=\"+Inf\",status=\"success\"}} 4\n"])
+    monkeypatch.setattr(r7, "metrics", lambda url, token: SimpleNamespace(text=next(pages)))
+    monkeypatch.setattr(r7, "read_offered_profiles", lambda *args: {})
+    spawned = SimpleNamespace(spawn_seconds=42.0)
+    monkeypatch.setattr(r7, "Servers", lambda *args: SimpleNamespace(start=lambda *a: spawned,
+                                                                     stop_all_started=lambda: None))
+    paula = SimpleNamespace(name="paula", password="pw", api=None)
+    with pytest.raises(AssertionError, match=says):
+        r7.test_spawn_metrics_move_with_spawns_and_buckets_cover_the_slowest(
+            SimpleNamespace(hub_url="https://127.0.0.1"), paula, None, "token", prod, current(), EVIDENCE)
