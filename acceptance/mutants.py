@@ -149,8 +149,14 @@ MUTANTS: tuple[Mutant, ...] = (
            select="state_lives", stack="swarm"),
     # --- the hub config
     Mutant("p2-state-outside-the-volume", "the hub database lives in /tmp, outside the data volume", "hub config",
-           ("P2",), ((CONFIG, 'f"sqlite:///{DATA_DIR}/jupyterhub.sqlite"', '"sqlite:////tmp/jupyterhub.sqlite"'),),
-           select="state_lives"),
+           ("P2", "R3"), ((CONFIG, 'f"sqlite:///{DATA_DIR}/jupyterhub.sqlite"', '"sqlite:////tmp/jupyterhub.sqlite"'),),
+           select="state_lives or compose_down"),
+    Mutant("r3-missing-image-pulled", "the hub tries to pull a profile's missing image (pull_policy ifnotpresent)",
+           "hub config", ("R3",), ((CONFIG, 'env("IMAGE_PULL_POLICY", "never")',
+                                    'env("IMAGE_PULL_POLICY", "ifnotpresent")'),), select="missing_image"),
+    Mutant("r4-production-signup-open", "production mode leaves self-signup open (open_signup True)", "hub config",
+           ("R4",), ((CONFIG, "    c.NativeAuthenticator.open_signup = False\n",
+                      "    c.NativeAuthenticator.open_signup = True\n"),), select="approves or only_listed"),
     Mutant("p2-hub-api-on-the-container-address", "the hub API listens on the container's network address only "
            "(JupyterHub 6.1.1 without hub_bind_url)", "hub config", ("P2",),
            ((CONFIG, 'c.JupyterHub.hub_bind_url = "http://0.0.0.0:8081"\n', ""),), select="listen_where"),
