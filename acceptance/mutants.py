@@ -351,6 +351,8 @@ UNIT_CATCHES: dict[str, tuple[str, ...]] = {
         f"{_UNIT}test_the_traceback_check_fails_on_api_errors_that_carry_the_traceback",),
     "test_r6_advisories.py::test_ghsa_c4gm_pwx9_9w8j_next_is_escaped_in_login_spawn_and_accept_share": (
         f"{_UNIT}test_the_next_escaping_check_fails_on_pages_that_render_next_live",),
+    "test_r2_transport.py::test_the_tls_certificate_is_valid_and_not_about_to_expire": (
+        f"{_UNIT}test_the_certificate_check_fails_on_a_certificate_about_to_expire",),
     "test_r7_production.py::test_spawn_metrics_move_with_spawns_and_buckets_cover_the_slowest": tuple(
         f"{_UNIT}test_the_spawn_metrics_check_fails_on_a_hub_whose_metrics_miss_the_spawn[{case}]"
         for case in ("not-counted", "slower-than-the-buckets")),

@@ -387,3 +387,25 @@ def test_the_spawn_metrics_check_fails_on_a_hub_whose_metrics_miss_the_spawn(aft
     with pytest.raises(AssertionError, match=says):
         r7.test_spawn_metrics_move_with_spawns_and_buckets_cover_the_slowest(
             SimpleNamespace(hub_url="https://127.0.0.1"), paula, None, "token", prod, current(), EVIDENCE)
+
+
+def test_the_certificate_check_fails_on_a_certificate_about_to_expire(monkeypatch):
+    """R2's certificate check on an https:// hub whose certificate expires in 3 days."""
+    import contextlib
+    import ssl
+    from datetime import UTC, datetime, timedelta
+
+    from acceptance import mode
+    from acceptance.expected import current
+    from acceptance.tests import test_r2_transport as r2t
+    expires = (datetime.now(UTC) + timedelta(days=3, hours=12)).strftime("%b %d %H:%M:%S %Y GMT")
+    cert = {"notAfter": expires, "subject": ((("commonName", "hub.example.org"),),)}
+    tls = SimpleNamespace(getpeercert=lambda: cert)
+    context = SimpleNamespace(wrap_socket=lambda raw, server_hostname: contextlib.nullcontext(tls))
+    monkeypatch.setattr(r2t, "ssl", SimpleNamespace(create_default_context=lambda cafile: context,
+                                                    cert_time_to_seconds=ssl.cert_time_to_seconds))
+    monkeypatch.setattr(r2t, "socket", SimpleNamespace(create_connection=lambda *a, **k: contextlib.nullcontext()))
+    monkeypatch.setattr(mode, "current", SimpleNamespace(ca_bundle=None))
+    with pytest.raises(AssertionError, match="the certificate expires in 3 days"):
+        r2t.test_the_tls_certificate_is_valid_and_not_about_to_expire(
+            SimpleNamespace(hub_url="https://hub.example.org"), current(), EVIDENCE)
