@@ -236,7 +236,7 @@ MUTANTS: tuple[Mutant, ...] = (
            select="only_listed"),
     Mutant("r5-proxy-token-per-start", "the proxy token is made anew at every start, not kept in the volume",
            "hub config", ("R5",), ((CONFIG, 'persistent_secret(DATA_DIR / "proxy_auth_token")',
-                                    "secrets.token_hex(32)"),), select="first_start"),
+                                    "secrets.token_hex(32)"),), select="first_start or restart_keeps"),
     Mutant("r6-xsrf-off", "the hub does not check XSRF tokens (tornado's xsrf_cookies off)", "hub config", ("R6",),
            ((CONFIG, "c.JupyterHub.admin_access = True\n",
              'c.JupyterHub.admin_access = True\nc.JupyterHub.tornado_settings = {"xsrf_cookies": False}\n'),),
