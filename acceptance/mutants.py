@@ -353,6 +353,8 @@ UNIT_CATCHES: dict[str, tuple[str, ...]] = {
         f"{_UNIT}test_the_next_escaping_check_fails_on_pages_that_render_next_live",),
     "test_r2_transport.py::test_the_tls_certificate_is_valid_and_not_about_to_expire": (
         f"{_UNIT}test_the_certificate_check_fails_on_a_certificate_about_to_expire",),
+    "test_r2_isolation.py::test_another_user_in_the_browser_sees_no_server_of_anothers": (
+        f"{_UNIT}test_the_browser_isolation_check_fails_when_bob_reaches_alices_lab",),
     "test_r7_production.py::test_spawn_metrics_move_with_spawns_and_buckets_cover_the_slowest": tuple(
         f"{_UNIT}test_the_spawn_metrics_check_fails_on_a_hub_whose_metrics_miss_the_spawn[{case}]"
         for case in ("not-counted", "slower-than-the-buckets")),

@@ -262,6 +262,9 @@ class _AcceptingPage:
     def refused(self, *args, **kwargs):
         return ""
 
+    def log_in(self, *args, **kwargs):
+        return None
+
     def fill(self, *args):
         return None
 
@@ -409,3 +412,14 @@ def test_the_certificate_check_fails_on_a_certificate_about_to_expire(monkeypatc
     with pytest.raises(AssertionError, match="the certificate expires in 3 days"):
         r2t.test_the_tls_certificate_is_valid_and_not_about_to_expire(
             SimpleNamespace(hub_url="https://hub.example.org"), current(), EVIDENCE)
+
+
+def test_the_browser_isolation_check_fails_when_bob_reaches_alices_lab(monkeypatch):
+    """R2's browser check on a hub that lets Bob's browser open Alice's Lab (HTTP 200 at her URL)."""
+    from acceptance.tests import test_r2_isolation as r2
+    monkeypatch.setattr(r2, "LoginPage", _AcceptingPage)
+    page = SimpleNamespace(url="http://127.0.0.1:8000/user/alice/lab", goto=lambda url: SimpleNamespace(status=200))
+    evidence = SimpleNamespace(fact=lambda *a, **k: None, screenshot=lambda *a, **k: None)
+    alice, bob = SimpleNamespace(name="alice"), SimpleNamespace(name="bob", password="pw")
+    with pytest.raises(AssertionError, match="Bob reached http://127.0.0.1:8000/user/alice/lab"):
+        r2.test_another_user_in_the_browser_sees_no_server_of_anothers(None, alice, bob, None, page, _TALLY, evidence)
