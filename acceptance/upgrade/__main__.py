@@ -33,6 +33,18 @@ from acceptance.upgrade.site import NOTEBOOK_PACKAGE
 os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
 
 
+def leftovers(run_tag: str, git: GitRelease | None) -> list[str]:
+    """What of the run's own is still there after its clean-up: an image tag naming the run, its worktree."""
+    tags = subprocess.run(["docker", "images", "--format", "{{.Repository}}:{{.Tag}}"], capture_output=True,
+                          text=True).stdout.split()
+    left = [f"image {t}" for t in tags if f"jhv{run_tag}" in t]
+    if git is not None:
+        worktrees = subprocess.run(["git", "worktree", "list", "--porcelain"], capture_output=True, text=True).stdout
+        if str(git.dir) in worktrees or git.dir.exists():
+            left.append(f"worktree {git.dir}")
+    return [f"left after the run: {', '.join(left)}"] if left else []
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="nox -s upgrade --", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -83,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
             subprocess.run(["docker", "image", "rm", "-f", broken_tag], capture_output=True)   # the run's own tag
             if profiles_file:
                 profiles_file.unlink(missing_ok=True)
+        extra_errors += leftovers(run_tag, git)
     if run is None:
         return 1
     run.timings["total"] = round(time.monotonic() - started, 1)

@@ -4,6 +4,7 @@ checklist), rolled back from the backup and verified again. Every container, vol
 worktree it makes is removed at the end, and checked."""
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -26,9 +27,19 @@ from acceptance.production import ProductionRun
 from acceptance.settings import COMPOSE_FILE, PROFILES_FILE, ROOT, STACK_DIR
 from acceptance.stack import StackRun
 from acceptance.upgrade import compare, site
-from images.build import HUB_IMAGE, INPUTS_LABEL, VERSIONS_LABEL, choose_base_image, prepare_extra_ca
+from images.build import (
+    HUB_IMAGE,
+    INPUTS_LABEL,
+    VERSIONED_PACKAGES,
+    VERSIONS_LABEL,
+    choose_base_image,
+    prepare_extra_ca,
+)
 
 UPGRADE_SCRIPT = STACK_DIR / "upgrade.sh"
+VERSIONS_PROBE = ("import json, sys\nfrom importlib.metadata import version, PackageNotFoundError\nout = {}\n"
+                  "for name in sys.argv[1:]:\n    try:\n        out[name] = version(name)\n"
+                  "    except PackageNotFoundError:\n        pass\nprint(json.dumps(out))")
 JH5_IMAGE = "local/jupyterhub-hub:jh5"
 LAB_IMAGE = "local/uv-lab:latest"
 # each breakage, and the check that must catch it
@@ -107,8 +118,15 @@ def definition(stack: StackRun, release: Release) -> dict:
                            "inputs": labels.get(INPUTS_LABEL, "")[:12]}
         except Exception as exc:  # noqa: BLE001 - shown in the definition
             images[tag] = {"error": str(exc)}
+    # the files the hub mounts (its config, the profiles), by content: a changed setting shows even where the paths
+    # of two checkouts differ anyway
+    files = {}
+    for mount in hub.get("volumes") or []:
+        source = Path(mount.get("source") or "")
+        if mount.get("type") == "bind" and source.is_file():
+            files[mount["target"]] = hashlib.sha256(source.read_bytes()).hexdigest()[:12]
     return {"hub": {k: hub.get(k) for k in ("image", "environment", "volumes", "ports", "networks", "restart")},
-            "profiles": profiles, "images": images}
+            "hub_files": files, "profiles": profiles, "images": images}
 
 
 class UpgradeRun:
@@ -224,10 +242,15 @@ class UpgradeRun:
     def _versions(self, info: dict, image: str) -> dict:
         labels = self.stack.docker.images.get(image).labels or {}
         spawner, auth = info.get("spawner", {}), info.get("authenticator", {})
+        versions = compare.parse_versions(labels.get(VERSIONS_LABEL))
+        if not versions:   # an image built before the label existed (a --from REF): ask its Python
+            versions = json.loads(self.stack.docker.containers.run(
+                image, ["python3", "-c", VERSIONS_PROBE, *VERSIONED_PACKAGES], entrypoint=[], remove=True,
+                network_mode="none"))
         return {"hub_api": {"jupyterhub": info.get("version"),
                             "spawner": f"{spawner.get('class')} {spawner.get('version')}",
                             "authenticator": f"{auth.get('class')} {auth.get('version')}"},
-                "image": image, "image_versions": compare.parse_versions(labels.get(VERSIONS_LABEL))}
+                "image": image, "image_versions": versions}
 
     def _upgrade(self) -> Check:
         def upgrade():
