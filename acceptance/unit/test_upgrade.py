@@ -139,6 +139,8 @@ def test_the_verdict_passes_only_when_every_check_ran_and_passed():
     assert report.verdict([], None, None)["status"] == "FAILED"
     assert report.verdict([*ok, Check("checklist", "t", None)], None, None)["status"] == "FAILED"
     assert report.verdict([*ok, Check("checklist", "t", None, narrowed=True)], None, None)["status"] == "PARTIAL"
+    assert report.verdict([*ok, Check("checklist", "t", True, narrowed=True)], None, None)["status"] == "PARTIAL"
+    assert report.verdict([*ok, Check("checklist", "t", False, narrowed=True)], None, None)["status"] == "FAILED"
     failed = report.verdict([Check("hub-starts", "t", False), Check("rollback", "t", True)], "skip-migration",
                             BREAKAGES["skip-migration"][0])
     assert failed["status"] == "FAILED" and failed["caught"] is True
