@@ -386,6 +386,8 @@ UNIT_CATCHES: dict[str, tuple[str, ...]] = {
         f"{_UNIT}test_the_certificate_check_fails_on_a_certificate_about_to_expire",),
     "test_r2_isolation.py::test_another_user_in_the_browser_sees_no_server_of_anothers": (
         f"{_UNIT}test_the_browser_isolation_check_fails_when_bob_reaches_alices_lab",),
+    "test_t8_resource_limits.py::test_cpu_use_is_capped_at_the_profile_quota": (
+        f"{_UNIT}test_the_cpu_cap_check_fails_on_a_container_that_uses_more_than_its_cap",),
     "test_r7_production.py::test_spawn_metrics_move_with_spawns_and_buckets_cover_the_slowest": tuple(
         f"{_UNIT}test_the_spawn_metrics_check_fails_on_a_hub_whose_metrics_miss_the_spawn[{case}]"
         for case in ("not-counted", "slower-than-the-buckets")),

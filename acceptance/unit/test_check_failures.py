@@ -423,3 +423,15 @@ def test_the_browser_isolation_check_fails_when_bob_reaches_alices_lab(monkeypat
     alice, bob = SimpleNamespace(name="alice"), SimpleNamespace(name="bob", password="pw")
     with pytest.raises(AssertionError, match="Bob reached http://127.0.0.1:8000/user/alice/lab"):
         r2.test_another_user_in_the_browser_sees_no_server_of_anothers(None, alice, bob, None, page, _TALLY, evidence)
+
+
+def test_the_cpu_cap_check_fails_on_a_container_that_uses_more_than_its_cap():
+    """T8's CPU-burn check on a 4-core host whose 1-CPU server burns 3.9 CPUs (its cap not applied)."""
+    from acceptance.expected import current
+    from acceptance.tests import test_t8_resource_limits as t8
+    burn = SimpleNamespace(exit_code=0, output=b"burners 4\n3.90\n")
+    running = SimpleNamespace(container=SimpleNamespace(exec_run=lambda *a, **k: burn))
+    servers = SimpleNamespace(start=lambda *a: running, stop=lambda *a: None)
+    stack = SimpleNamespace(require_docker=lambda why: SimpleNamespace(info=lambda: {"NCPU": 4}))
+    with pytest.raises(AssertionError, match=r"used 3.90 CPUs, its cap is 1"):
+        t8.test_cpu_use_is_capped_at_the_profile_quota(servers, stack, ("alice", "pw"), current(), EVIDENCE)
