@@ -388,6 +388,16 @@ UNIT_CATCHES: dict[str, tuple[str, ...]] = {
         f"{_UNIT}test_the_browser_isolation_check_fails_when_bob_reaches_alices_lab",),
     "test_t8_resource_limits.py::test_cpu_use_is_capped_at_the_profile_quota": (
         f"{_UNIT}test_the_cpu_cap_check_fails_on_a_container_that_uses_more_than_its_cap",),
+    "test_r7_production.py::test_hub_and_database_restarts_lose_no_user_server_or_token": (
+        f"{_UNIT}test_the_restart_check_fails_when_the_restarts_lose_a_token",),
+    "test_p2_stack.py::test_named_servers_run_side_by_side": (
+        f"{_UNIT}test_the_named_servers_check_fails_when_a_named_server_stops_the_default_one",),
+    "test_p2_stack.py::test_the_admin_reaches_a_users_server": (
+        f"{_UNIT}test_the_admin_access_check_fails_when_the_admin_gets_403_at_a_users_server",),
+    "test_t3_lab_profile.py::test_launcher_vscode_entry_opens_vscode": (
+        f"{_UNIT}test_the_launcher_vscode_check_fails_when_the_entry_opens_something_else",),
+    "test_t3_lab_profile.py::test_launcher_marimo_entry_opens_marimo": (
+        f"{_UNIT}test_the_launcher_marimo_check_fails_when_the_entry_opens_something_else",),
     "test_r7_production.py::test_spawn_metrics_move_with_spawns_and_buckets_cover_the_slowest": tuple(
         f"{_UNIT}test_the_spawn_metrics_check_fails_on_a_hub_whose_metrics_miss_the_spawn[{case}]"
         for case in ("not-counted", "slower-than-the-buckets")),

@@ -435,3 +435,78 @@ def test_the_cpu_cap_check_fails_on_a_container_that_uses_more_than_its_cap():
     stack = SimpleNamespace(require_docker=lambda why: SimpleNamespace(info=lambda: {"NCPU": 4}))
     with pytest.raises(AssertionError, match=r"used 3.90 CPUs, its cap is 1"):
         t8.test_cpu_use_is_capped_at_the_profile_quota(servers, stack, ("alice", "pw"), current(), EVIDENCE)
+
+
+# ---- checks that start servers, given a deployment whose servers behave wrongly
+
+def test_the_restart_check_fails_when_the_restarts_lose_a_token(monkeypatch):
+    """R7's restart check on a production stack whose PostgreSQL and hub restarts lose paula's token."""
+    from acceptance.expected import current
+    from acceptance.tests import test_r7_production as r7
+    states = iter([{"paula": {"servers": ["db-restart"], "tokens": ["a1", "a2"]}},
+                   {"paula": {"servers": ["db-restart"], "tokens": ["a1"]}}])
+    monkeypatch.setattr(r7, "hub_state", lambda api: next(states))
+    monkeypatch.setattr(r7, "read_offered_profiles", lambda *args: {})
+    monkeypatch.setattr(r7, "Servers", lambda *args: SimpleNamespace(start=lambda *a: None,
+                                                                     stop_all_started=lambda: None))
+    stack = SimpleNamespace(hub_url="https://127.0.0.1", restart_db=lambda: None, restart_hub=lambda: None)
+    admin_api = SimpleNamespace(server=lambda *a: {"ready": True})
+    paula = SimpleNamespace(name="paula", password="pw", api=None)
+    with pytest.raises(AssertionError, match="changed by the restarts"):
+        r7.test_hub_and_database_restarts_lose_no_user_server_or_token(stack, paula, admin_api, current(), EVIDENCE,
+                                                                       _TALLY)
+
+
+def test_the_named_servers_check_fails_when_a_named_server_stops_the_default_one():
+    from acceptance.expected import current
+    from acceptance.tests import test_p2_stack as p2
+    models = {"": {"ready": False}, "side-by-side": {"ready": True}}
+    servers = SimpleNamespace(start=lambda *a: None, api=SimpleNamespace(user=lambda user: {"servers": models}))
+    with pytest.raises(AssertionError, match="starting the named server stopped the default one"):
+        p2.test_named_servers_run_side_by_side(servers, ("alice", "pw"), current(), EVIDENCE)
+
+
+def test_the_admin_access_check_fails_when_the_admin_gets_403_at_a_users_server():
+    from acceptance.expected import current
+    from acceptance.tests import test_p2_stack as p2
+    admin_api = SimpleNamespace(http=SimpleNamespace(post=lambda *a: None, delete=lambda *a: None),
+                                server_get=lambda *a, **k: SimpleNamespace(status_code=403))
+    servers = SimpleNamespace(start=lambda *a: SimpleNamespace(url="/user/p2-user/"), stop_all_started=lambda: None)
+    run_users = SimpleNamespace(name=lambda name: name)
+    with pytest.raises(AssertionError, match="the admin got HTTP 403 at /user/p2-user/api/status"):
+        p2.test_the_admin_reaches_a_users_server(None, admin_api, servers, run_users, current(), EVIDENCE)
+
+
+class _App:
+    """A VS Code or marimo page that loads at `url` (the launcher opened the wrong thing)."""
+    def __init__(self, page):
+        self.page = page
+
+    def wait_loaded(self):
+        return self
+
+    wait_home_loaded = wait_loaded
+
+
+def _launcher(monkeypatch, page_class: str):
+    """T3's module with `page_class` loading whatever page the launcher opened, and a Lab whose launcher entries
+    open the Lab itself."""
+    from acceptance.tests import test_t3_lab_profile as t3
+    monkeypatch.setattr(t3, page_class, _App)
+    opened = SimpleNamespace(url="http://127.0.0.1:8000/user/alice/lab/tree")
+    return t3, SimpleNamespace(open_from_launcher=lambda title: opened)
+
+
+_SCREENSHOTS = SimpleNamespace(fact=lambda *a, **k: None, screenshot=lambda *a, **k: None)
+
+
+def test_the_launcher_vscode_check_fails_when_the_entry_opens_something_else(monkeypatch):
+    t3, lab = _launcher(monkeypatch, "VSCodePage")
+    with pytest.raises(AssertionError, match="/user/alice/vscode/"):
+        t3.test_launcher_vscode_entry_opens_vscode(lab, ("alice", "pw"), _SCREENSHOTS)
+
+
+def test_the_launcher_marimo_check_fails_when_the_entry_opens_something_else(monkeypatch):
+    t3, lab = _launcher(monkeypatch, "MarimoPage")
+    with pytest.raises(AssertionError, match="/user/alice/proxy/marimo/"):
+        t3.test_launcher_marimo_entry_opens_marimo(lab, ("alice", "pw"), _SCREENSHOTS)
