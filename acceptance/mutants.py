@@ -390,6 +390,8 @@ UNIT_CATCHES: dict[str, tuple[str, ...]] = {
         f"{_UNIT}test_the_cpu_cap_check_fails_on_a_container_that_uses_more_than_its_cap",),
     "test_r7_production.py::test_hub_and_database_restarts_lose_no_user_server_or_token": (
         f"{_UNIT}test_the_restart_check_fails_when_the_restarts_lose_a_token",),
+    "test_r7_production.py::test_the_culler_stops_an_idle_server_keeps_an_active_one_and_files_survive": (
+        f"{_UNIT}test_the_culler_check_fails_when_the_culler_stops_the_active_server_too",),
     "test_p2_stack.py::test_named_servers_run_side_by_side": (
         f"{_UNIT}test_the_named_servers_check_fails_when_a_named_server_stops_the_default_one",),
     "test_p2_stack.py::test_the_admin_reaches_a_users_server": (

@@ -510,3 +510,34 @@ def test_the_launcher_marimo_check_fails_when_the_entry_opens_something_else(mon
     t3, lab = _launcher(monkeypatch, "MarimoPage")
     with pytest.raises(AssertionError, match="/user/alice/proxy/marimo/"):
         t3.test_launcher_marimo_entry_opens_marimo(lab, ("alice", "pw"), _SCREENSHOTS)
+
+
+def test_the_culler_check_fails_when_the_culler_stops_the_active_server_too(monkeypatch):
+    """R7's culler check on a stack whose culler stops both servers (it never sees the active one's use)."""
+    from acceptance.expected import current
+    from acceptance.tests import test_r7_production as r7
+    session = SimpleNamespace(login=lambda *a: None, create_token=lambda *a: "token")
+    api = SimpleNamespace(server=lambda user, name: None, server_get=lambda *a, **k: None)
+    monkeypatch.setattr(r7, "sign_up", lambda hub, name: "pw")
+    monkeypatch.setattr(r7, "HubSession", lambda hub: _Context(session))
+    monkeypatch.setattr(r7, "HubAPI", lambda hub, token: _Context(api))
+    monkeypatch.setattr(r7, "read_offered_profiles", lambda *args: {})
+    monkeypatch.setattr(r7, "Servers", lambda *args: SimpleNamespace(start=lambda *a: None,
+                                                                     write_home_file=lambda *a: None,
+                                                                     stop_all_started=lambda: None))
+    monkeypatch.setattr(r7, "wait_for", lambda predicate, **kwargs: predicate())
+    prod = current().data["stacks"]["production"]["production"]
+    with pytest.raises(AssertionError, match="the culler stopped the active server"):
+        r7.test_the_culler_stops_an_idle_server_keeps_an_active_one_and_files_survive(
+            SimpleNamespace(hub_url="https://127.0.0.1"), prod, current(), EVIDENCE)
+
+
+class _Context:
+    def __init__(self, value):
+        self.value = value
+
+    def __enter__(self):
+        return self.value
+
+    def __exit__(self, *exc):
+        return False
