@@ -16,8 +16,11 @@ def lab(user_page, checklist_user, servers):
     return LabPage(user_page).wait_loaded()
 
 
-def test_lab_profile_lands_on_lab_with_launcher_entries(lab, checklist_user, evidence):
+def test_lab_profile_lands_on_lab_with_launcher_entries(user_page, checklist_user, servers, evidence):
     """Start "uv Lab - 2 CPU / 4GB": lands on /lab, JupyterLab loads, the Launcher shows Lab, VS Code and Marimo."""
+    # the start is part of the check (not the `lab` fixture's setup): landing elsewhere fails on its assertion
+    start_from_hub_home(user_page, servers, LAB, checklist_user[0])
+    lab = LabPage(user_page).wait_loaded()
     entries = lab.launcher_entries()
     evidence.screenshot(lab.page, "JupyterLab launcher")
     evidence.fact("launcher", " | ".join(entries))
