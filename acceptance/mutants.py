@@ -329,6 +329,12 @@ MUTANTS: tuple[Mutant, ...] = (
            "dropped): a removed server's log goes with its container", "hub config", ("R8",),
            ((CONFIG, 'c.DockerSpawner.extra_host_config["log_config"] = {', "_log_config_dropped = {"),),
            select="killed_and_removed"),
+    Mutant("r8-hub-not-collected", "the hub logs with Docker's default driver: its log goes with its container",
+           "compose file", ("R8",),
+           ((COMPOSE, "    container_name: ${NAME_PREFIX:-}jupyterhub-hub\n    restart: unless-stopped\n"
+                      "    logging: *logging\n",
+             "    container_name: ${NAME_PREFIX:-}jupyterhub-hub\n    restart: unless-stopped\n"),),
+           select="re_creation"),
     Mutant("r8-logs-mounted-into-user-servers", "the collector's volume is mounted (read-only) into every user server",
            "hub config", ("R8",),
            ((CONFIG, 'c.DockerSpawner.volumes = {f"{NAME_PREFIX}jupyterhub-user-{{username}}": NOTEBOOK_HOME}',
