@@ -374,8 +374,6 @@ UNIT_CATCHES: dict[str, tuple[str, ...]] = {
     "test_p2_reachability.py::test_the_hub_answers_its_health_check_and_api": tuple(
         f"{_UNIT}test_the_reachability_check_fails_on_an_unhealthy_or_old_hub[{case}]"
         for case in ("unhealthy", "old")),
-    "test_t3_lab_profile.py::test_lab_profile_lands_on_lab_with_launcher_entries": (
-        f"{_UNIT}test_the_lab_launcher_check_fails_on_a_launcher_without_marimo",),
     "test_l1_load.py::test_the_hubs_own_metrics_agree_with_what_the_users_measured": (
         f"{_UNIT}test_the_load_metrics_check_fails_when_the_hub_counts_fewer_spawns_than_the_users_saw",),
     "test_l1_load.py::test_the_load_leaves_no_user_server_or_volume": (

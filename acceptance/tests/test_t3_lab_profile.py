@@ -20,7 +20,11 @@ def test_lab_profile_lands_on_lab_with_launcher_entries(user_page, checklist_use
     """Start "uv Lab - 2 CPU / 4GB": lands on /lab, JupyterLab loads, the Launcher shows Lab, VS Code and Marimo."""
     # the start is part of the check (not the `lab` fixture's setup): landing elsewhere fails on its assertion
     start_from_hub_home(user_page, servers, LAB, checklist_user[0])
-    lab = LabPage(user_page).wait_loaded()
+    lands_on_lab_with_launcher_entries(LabPage(user_page).wait_loaded(), checklist_user, evidence)
+
+
+def lands_on_lab_with_launcher_entries(lab, checklist_user, evidence) -> None:
+    """The landing check's judgement of a loaded Lab (unit-tested: acceptance/unit/test_check_failures.py)."""
     entries = lab.launcher_entries()
     evidence.screenshot(lab.page, "JupyterLab launcher")
     evidence.fact("launcher", " | ".join(entries))

@@ -154,13 +154,14 @@ def test_the_reachability_check_fails_on_an_unhealthy_or_old_hub(health, version
 
 
 def test_the_lab_launcher_check_fails_on_a_launcher_without_marimo():
-    """T3's check on a Lab whose launcher shows no Marimo entry (jupyter-server-proxy's entry disabled)."""
+    """T3's landing check's judgement on a Lab whose launcher shows no Marimo entry (jupyter-server-proxy's entry
+    disabled). The check itself is seen failing by the breakage t3-lab-lands-on-tree."""
     from acceptance.tests import test_t3_lab_profile as t3
     page = SimpleNamespace(url="http://hub/user/alice/lab?reset")
     lab = SimpleNamespace(page=page, launcher_entries=lambda: ["Python 3 (ipykernel)", "VS Code", "Terminal"])
     evidence = SimpleNamespace(fact=lambda *a, **k: None, screenshot=lambda *a, **k: None)
     with pytest.raises(AssertionError, match=r"launcher lacks \['Marimo'\]"):
-        t3.test_lab_profile_lands_on_lab_with_launcher_entries(lab, ("alice", "pw"), evidence)
+        t3.lands_on_lab_with_launcher_entries(lab, ("alice", "pw"), evidence)
 
 
 def test_the_load_metrics_check_fails_when_the_hub_counts_fewer_spawns_than_the_users_saw():
