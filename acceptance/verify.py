@@ -159,6 +159,12 @@ def mode_label(m: RunMode) -> str:
 def required_checks(m: RunMode, state=None) -> tuple[dict[str, str], dict[str, list[str]]]:
     """What the mode requires, from the manifest: (concrete check id -> step, and for each reason a check of the
     manifest is out of this mode's scope, the check ids it leaves out)."""
+    needed, left_out = _required_entries(m, state)
+    return {cid: entry.step for cid, entry in needed.items()}, left_out
+
+
+def _required_entries(m: RunMode, state=None) -> tuple[dict, dict[str, list[str]]]:
+    """required_checks with each check's manifest entry (its step and scope markers) instead of its step."""
     from acceptance import required
 
     state = state or expected_state()
@@ -167,7 +173,7 @@ def required_checks(m: RunMode, state=None) -> tuple[dict[str, str], dict[str, l
     for cid, entry in entries.items():
         why = scope_reason(entry.step, entry.markers, m)
         if why is None:
-            needed[cid] = entry.step
+            needed[cid] = entry
         else:
             left_out.setdefault(why, []).append(cid)
     return needed, left_out
@@ -189,8 +195,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         else:
             left_out.setdefault(why, []).append(item)
     items[:] = kept
-    needed, scoped_out = required_checks(mode.current)
-    collector.require_checks(needed, mode_label(mode.current), scoped_out, read_only=mode.current.read_only)
+    needed, scoped_out = _required_entries(mode.current)
+    collector.require_checks({cid: e.step for cid, e in needed.items()}, mode_label(mode.current), scoped_out,
+                             read_only=mode.current.read_only, markers={cid: e.markers for cid, e in needed.items()})
     for why, group in left_out.items():
         collector.set_info(f"Left out ({why})", f"{len(group)} checks: " + ", ".join(
             sorted({step_of(i) or i.name for i in group})))

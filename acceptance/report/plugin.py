@@ -228,6 +228,7 @@ class ReportCollector:
         self.written: dict[str, Path] = {}
         self.last_status: str | None = None   # the verdict of the report last written
         self.required: dict[str, str] | None = None   # check id -> step: what the mode requires (None: not declared)
+        self.required_markers: dict[str, frozenset[str]] = {}   # check id -> its scope markers (the manifest's)
         self.mode: str | None = None
         self.read_only = False
         self.scope_left_out: dict[str, list[str]] = {}
@@ -278,10 +279,13 @@ class ReportCollector:
         self.expected_steps = [str(sid).upper() for sid in step_ids]
 
     def require_checks(self, required: Mapping[str, str], mode: str | None = None,
-                       scope_left_out: Mapping[str, list[str]] | None = None, read_only: bool = False) -> None:
-        """The checks this run's mode requires (check id -> step, from the manifest); their steps are the
-        expected steps. A required check that is not collected becomes a "missing" check of its step."""
+                       scope_left_out: Mapping[str, list[str]] | None = None, read_only: bool = False,
+                       markers: Mapping[str, Iterable[str]] | None = None) -> None:
+        """The checks this run's mode requires (check id -> step, from the manifest, and each one's scope markers);
+        their steps are the expected steps. A required check that is not collected becomes a "missing" check of
+        its step."""
         self.required = dict(required)
+        self.required_markers = {cid: frozenset(m) for cid, m in (markers or {}).items()}
         self.mode = mode
         self.read_only = read_only
         self.scope_left_out = {str(k): list(v) for k, v in (scope_left_out or {}).items()}
@@ -717,11 +721,10 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         config.pluginmanager.unregister(hook, _HOOK_NAME)
 
 
-def selected_by_narrowing(config: pytest.Config) -> Any:
-    """(check id, step, scope markers) -> whether this run's -m, -k and arguments would have selected that check
-    had it been collected: a required check that was not collected only counts as missing when it would have."""
-    from acceptance import required
-
+def selected_by_narrowing(config: pytest.Config, markers_of: Mapping[str, Iterable[str]]) -> Any:
+    """(check id, step) -> whether this run's -m, -k and arguments would have selected that check had it been
+    collected (`markers_of`: each check's scope markers): a required check that was not collected only counts as
+    missing when it would have."""
     markexpr = Expression.compile(config.option.markexpr) if config.option.markexpr else None
     keyword = Expression.compile(config.option.keyword) if config.option.keyword else None
     narrow_args = []
@@ -733,15 +736,10 @@ def selected_by_narrowing(config: pytest.Config) -> Any:
             if path == tests or path in tests.parents:
                 continue   # the whole of acceptance/tests
             narrow_args.append((path, name.split("[")[0]))
-    try:
-        markers_of = {r.id: r.markers for r in required.load()}
-    except required.ManifestError:
-        markers_of = {}
 
     def selected(cid: str, step: str) -> bool:
         module, _, name = cid.partition("::")
-        template = next((t for t in markers_of if t.split("[")[0] == cid.split("[")[0]), None)
-        markers = {step.lower(), *markers_of.get(template, ())}
+        markers = {step.lower(), *markers_of.get(cid, ())}
         if markexpr is not None and not markexpr.evaluate(lambda n, **kw: not kw and n in markers):
             return False
         names = {name, module, "acceptance", "tests", *markers}
@@ -779,7 +777,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     run: Run | None = None
     try:
         collected = [check_id(i.nodeid) for i in getattr(session, "items", []) or [] if step_of(i)]
-        collector.add_missing(collected, selected_by_narrowing(config))
+        collector.add_missing(collected, selected_by_narrowing(config, collector.required_markers))
         profiles, problem = _profiles_for_report()
         if problem:
             collector.problems.append(problem)
