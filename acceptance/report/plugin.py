@@ -728,8 +728,8 @@ def selected_by_narrowing(config: pytest.Config, markers_of: Mapping[str, Iterab
     markexpr = Expression.compile(config.option.markexpr) if config.option.markexpr else None
     keyword = Expression.compile(config.option.keyword) if config.option.keyword else None
     narrow_args = []
+    tests = (config.rootpath / "acceptance" / "tests").resolve()
     if config.args_source == pytest.Config.ArgsSource.ARGS:
-        tests = (config.rootpath / "acceptance" / "tests").resolve()
         for arg in config.args:
             path_part, _, name = arg.partition("::")
             path = _invocation_path(config, path_part).resolve()
@@ -746,7 +746,6 @@ def selected_by_narrowing(config: pytest.Config, markers_of: Mapping[str, Iterab
         if keyword is not None and not keyword.evaluate(lambda sub, **kw: any(sub.lower() in n.lower() for n in names)):
             return False
         if narrow_args:
-            tests = (config.rootpath / "acceptance" / "tests").resolve()
             return any((path.is_dir() and (tests / module).resolve().is_relative_to(path)) or
                        (path.name == module and (not fn or fn == name.split("[")[0])) for path, fn in narrow_args)
         return True
