@@ -11,8 +11,19 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated, Any
 
 import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictStr,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 DEFAULT_FILE = Path(__file__).resolve().parent / "expected" / "deployment-verification.yaml"
 APPS = ("lab", "vscode", "marimo")
@@ -143,10 +154,10 @@ class ExpectedState:
     @property
     def singleuser_command(self) -> list[str]:
         """What a single-user server runs (the optional `singleuser` section)."""
-        command = (self.data.get("singleuser") or {}).get("command")
-        if not isinstance(command, list) or not command or not all(isinstance(a, str) for a in command):
-            raise ExpectedStateError(f"{self.path}: singleuser.command must be a non-empty list of strings")
-        return list(command)
+        try:
+            return list(_Singleuser.model_validate(self.data.get("singleuser") or {}).command)
+        except ValidationError:
+            raise ExpectedStateError(f"{self.path}: singleuser.command must be a non-empty list of strings") from None
 
     # --- lookups ----------------------------------------------------------------------------
     def profile(self, name: str) -> ExpectedProfile:
@@ -174,6 +185,103 @@ _PROFILE_FIELDS = ("name", "image", "cpus", "memory", "lands_on", "app")
 _SECTIONS = ("images", "infrastructure", "profiles", "checklist_profiles", "users", "auth_modes")
 
 
+# --- the files' shapes (pydantic): a validation error is turned into a message naming the file and the entry ------
+class _ProfileEntry(BaseModel):
+    """A profile as the expected-state file gives it."""
+    model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
+    name: str
+    image: str
+    cpus: float
+    memory: str
+    lands_on: str
+    app: str
+
+    @field_validator("memory")
+    @classmethod
+    def _memory(cls, memory: str) -> str:
+        memory_bytes(memory)
+        return memory
+
+    @field_validator("app")
+    @classmethod
+    def _app(cls, app: str) -> str:
+        if app not in APPS:
+            raise ValueError(f"app {app!r} is not one of {APPS}")
+        return app
+
+
+def _sizes(sizes: dict[str, str] | None) -> dict[str, str] | None:
+    for tag, size in (sizes or {}).items():
+        try:
+            image_size_bytes(size)
+        except ExpectedStateError as exc:
+            raise ValueError(f"image_sizes {tag}: {exc}") from None
+    return sizes
+
+
+class _StateFile(BaseModel):
+    """The expected-state file's required sections (others, such as stacks and versions, pass as they are)."""
+    model_config = ConfigDict(extra="allow", coerce_numbers_to_str=True)
+    images: list[str]
+    infrastructure: dict
+    profiles: list[_ProfileEntry]
+    checklist_profiles: dict[str, str]
+    users: dict
+    auth_modes: dict
+    image_sizes: dict[str, str] | None = None
+
+    sizes_parse = field_validator("image_sizes")(_sizes)
+
+    @field_validator("profiles")
+    @classmethod
+    def _unique(cls, profiles: list[_ProfileEntry]) -> list[_ProfileEntry]:
+        names = [p.name for p in profiles]
+        if len(set(names)) != len(names):
+            raise ValueError("duplicate profile names")
+        return profiles
+
+    @model_validator(mode="after")
+    def _checklist_profiles_exist(self) -> _StateFile:
+        names = {p.name for p in self.profiles}
+        for name in self.checklist_profiles.values():
+            if name not in names:
+                raise ValueError(f"no profile named {name!r}")
+        return self
+
+
+class _Singleuser(BaseModel):
+    command: list[StrictStr] = Field(min_length=1)
+
+
+def _problem(error: dict, field: tuple = ()) -> str:
+    """A validation error's words: a validator's message as it raised it (it names what it checked), else pydantic's
+    after the field's name (`field`: its place in the entry)."""
+    cause = (error.get("ctx") or {}).get("error")
+    if cause is not None:
+        return str(cause)
+    where = ".".join(str(part) for part in field)
+    return f"{where + ': ' if where else ''}{error['msg']}, not {error.get('input')!r}"
+
+
+def _state_file_error(path: Path, data: Any, exc: ValidationError) -> ExpectedStateError:
+    errors = exc.errors()
+    missing = [e["loc"][0] for e in errors if e["type"] == "missing" and len(e["loc"]) == 1]
+    if missing:
+        return ExpectedStateError(f"{path}: missing section(s) {missing}")
+    error = errors[0]
+    loc = error["loc"]
+    if loc[:1] == ("profiles",) and len(loc) >= 2 and isinstance(loc[1], int):
+        entry = data["profiles"][loc[1]]
+        where = f"{path}: profile #{loc[1] + 1}"
+        if not isinstance(entry, dict) or any(e["type"] in ("missing", "extra_forbidden") and e["loc"][:2] == loc[:2]
+                                              for e in errors):
+            return ExpectedStateError(f"{where}: needs exactly the fields {list(_PROFILE_FIELDS)}, has {entry}")
+        return ExpectedStateError(f"{where} ({entry.get('name')}): {_problem(error, loc[2:])}")
+    if loc == ("image_sizes",) and error["type"] == "dict_type":
+        return ExpectedStateError(f"{path}: image_sizes must map image tags to sizes, not {error['input']!r}")
+    return ExpectedStateError(f"{path}: {_problem(error, loc)}")
+
+
 def load(path: str | Path = DEFAULT_FILE) -> ExpectedState:
     path = Path(path).resolve()
     try:
@@ -181,35 +289,12 @@ def load(path: str | Path = DEFAULT_FILE) -> ExpectedState:
     except OSError as exc:
         raise ExpectedStateError(f"cannot read the expected-state file {path}: {exc}") from None
     data = yaml.safe_load(raw) or {}
-    missing = [s for s in _SECTIONS if s not in data]
-    if missing:
-        raise ExpectedStateError(f"{path}: missing section(s) {missing}")
-    profiles = []
-    for i, entry in enumerate(data["profiles"], 1):
-        where = f"{path}: profile #{i}"
-        if not isinstance(entry, dict) or sorted(entry) != sorted(_PROFILE_FIELDS):
-            raise ExpectedStateError(f"{where}: needs exactly the fields {list(_PROFILE_FIELDS)}, has {entry}")
-        p = ExpectedProfile(name=str(entry["name"]), image=str(entry["image"]), cpus=float(entry["cpus"]),
-                            memory=str(entry["memory"]), lands_on=str(entry["lands_on"]), app=str(entry["app"]))
-        if p.app not in APPS:
-            raise ExpectedStateError(f"{where} ({p.name}): app {p.app!r} is not one of {APPS}")
-        memory_bytes(p.memory)
-        profiles.append(p)
-    sizes = data.get("image_sizes") or {}
-    if not isinstance(sizes, dict):
-        raise ExpectedStateError(f"{path}: image_sizes must map image tags to sizes, not {sizes!r}")
-    for tag, size in sizes.items():
-        try:
-            image_size_bytes(size)
-        except ExpectedStateError as exc:
-            raise ExpectedStateError(f"{path}: image_sizes {tag}: {exc}") from None
-    names = [p.name for p in profiles]
-    if len(set(names)) != len(names):
-        raise ExpectedStateError(f"{path}: duplicate profile names")
-    state = ExpectedState(path=path, sha256=hashlib.sha256(raw).hexdigest(), data=data, profiles=tuple(profiles))
-    for step in data["checklist_profiles"]:
-        state.checklist_profile(step)
-    return state
+    try:
+        spec = _StateFile.model_validate(data)
+    except ValidationError as exc:
+        raise _state_file_error(path, data, exc) from None
+    profiles = tuple(ExpectedProfile(**p.model_dump()) for p in spec.profiles)
+    return ExpectedState(path=path, sha256=hashlib.sha256(raw).hexdigest(), data=data, profiles=profiles)
 
 
 _OVERLAY_SECTIONS = ("profiles", "image_sizes")
@@ -220,6 +305,7 @@ _COMMAND = re.compile(r"^[\w][\w.+-]*$")
 # safe slugs of at most 30 characters (lower-case letters, digits, single hyphens; a letter first)
 _ID = re.compile(r"^[a-z](-?[a-z0-9])*$")
 _ID_MAX = 23
+_NAME_KINDS = {"imports": "module names (polars, sklearn.linear_model)", "commands": "command names (duckdb)"}
 
 
 def _default_id(image: str, cpus: float, memory: str) -> str:
@@ -228,6 +314,77 @@ def _default_id(image: str, cpus: float, memory: str) -> str:
     limits = f"-{cpus:g}cpu-{memory.lower()}".replace(".", "p")
     name = re.sub(r"[^a-z0-9]+", "-", image.split("/")[-1].split(":")[0].lower()).strip("-")
     return re.sub(r"^[^a-z]+", "", name[:_ID_MAX - len(limits)].rstrip("-") + limits)
+
+
+class _OverlayProfile(_ProfileEntry):
+    """A profile an overlay adds: the expected state's fields, limits above 0, and what its kernel must import
+    and its PATH hold."""
+    cpus: float = Field(gt=0)
+    imports: list[Annotated[StrictStr, StringConstraints(pattern=_MODULE.pattern)]] | None = None
+    commands: list[Annotated[StrictStr, StringConstraints(pattern=_COMMAND.pattern)]] | None = None
+    id: str | None = None
+
+    @field_validator("lands_on")
+    @classmethod
+    def _lands_on(cls, lands_on: str) -> str:
+        if not lands_on.startswith("/"):
+            raise ValueError(f"lands_on {lands_on!r} must start with '/'")
+        return lands_on
+
+    @property
+    def key(self) -> str:
+        return self.id or _default_id(self.image, self.cpus, self.memory)
+
+    @model_validator(mode="after")
+    def _valid_id(self) -> _OverlayProfile:
+        if not _ID.match(self.key) or len(self.key) > _ID_MAX:
+            raise ValueError(f"id {self.key!r} must be at most {_ID_MAX} lower-case letters, digits and single "
+                             "hyphens, a letter first (it names the harness's servers of it)")
+        return self
+
+
+class _OverlayFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    profiles: list[_OverlayProfile] = Field(min_length=1)
+    image_sizes: dict[str, str] | None = None
+
+    sizes_parse = field_validator("image_sizes")(_sizes)
+
+
+def _overlay_error(path: Path, data: Any, exc: ValidationError) -> ExpectedStateError:
+    errors = exc.errors()
+    error = errors[0]
+    loc = error["loc"]
+    if loc == ():
+        return ExpectedStateError(f"{path}: an overlay is a mapping with a `profiles` list")
+    unknown = sorted(str(e["loc"][0]) for e in errors if e["type"] == "extra_forbidden" and len(e["loc"]) == 1)
+    if unknown:
+        return ExpectedStateError(f"{path}: unknown section(s) {unknown}: an overlay adds `profiles` (and their "
+                                  "images' `image_sizes`), nothing else")
+    if loc[0] == "profiles" and len(loc) == 1:
+        return ExpectedStateError(f"{path}: `profiles` must be a non-empty list of profiles to add")
+    if loc[0] == "profiles":
+        entry, where = data["profiles"][loc[1]], f"{path}: profile #{loc[1] + 1}"
+        if not isinstance(entry, dict):
+            return ExpectedStateError(f"{where}: not a mapping of profile fields")
+        where = f"{where} ({entry.get('name', '?')})"
+        here = [e for e in errors if e["loc"][:2] == loc[:2]]
+        missing = [e["loc"][2] for e in here if e["type"] == "missing" and len(e["loc"]) == 3]
+        extra = sorted(e["loc"][2] for e in here if e["type"] == "extra_forbidden")
+        if missing or extra:
+            return ExpectedStateError(f"{where}: missing field(s) {missing}, unknown field(s) {extra} (fields: "
+                                      f"{list(_PROFILE_FIELDS)}, optional {list(_OVERLAY_OPTIONAL)})")
+        field = loc[2] if len(loc) > 2 else None
+        if field in _NAME_KINDS:
+            return ExpectedStateError(f"{where}: {field} must be a list of {_NAME_KINDS[field]}, not "
+                                      f"{entry[field]!r}")
+        if field == "cpus":
+            return ExpectedStateError(f"{where}: cpus must be > 0" if error["type"] == "greater_than" else
+                                      f"{where}: cpus {entry['cpus']!r} is not a number")
+        return ExpectedStateError(f"{where}: {_problem(error, loc[2:])}")
+    if loc == ("image_sizes",) and error["type"] == "dict_type":
+        return ExpectedStateError(f"{path}: image_sizes must map image tags to sizes, not {error['input']!r}")
+    return ExpectedStateError(f"{path}: {_problem(error, loc)}")
 
 
 def overlay(state: ExpectedState, path: str | Path) -> ExpectedState:
@@ -255,52 +412,18 @@ def overlay(state: ExpectedState, path: str | Path) -> ExpectedState:
         data = yaml.safe_load(raw)
     except (OSError, yaml.YAMLError) as exc:
         raise ExpectedStateError(f"cannot read the expected-state overlay {path}: {exc}") from None
-    if not isinstance(data, dict):
-        raise ExpectedStateError(f"{path}: an overlay is a mapping with a `profiles` list")
-    unknown = sorted(set(data) - set(_OVERLAY_SECTIONS))
-    if unknown:
-        raise ExpectedStateError(f"{path}: unknown section(s) {unknown}: an overlay adds `profiles` (and their "
-                                 "images' `image_sizes`), nothing else")
-    entries = data.get("profiles")
-    if not isinstance(entries, list) or not entries:
-        raise ExpectedStateError(f"{path}: `profiles` must be a non-empty list of profiles to add")
+    try:
+        spec = _OverlayFile.model_validate(data)
+    except ValidationError as exc:
+        raise _overlay_error(path, data, exc) from None
     expected_by = {p.name: p.source or state.path.name for p in state.profiles}
     ids = {p.id for p in state.profiles}
     images, added = list(state.images), []
-    for i, entry in enumerate(entries, 1):
-        where = f"{path}: profile #{i}"
-        if not isinstance(entry, dict):
-            raise ExpectedStateError(f"{where}: not a mapping of profile fields")
-        where = f"{where} ({entry.get('name', '?')})"
-        missing = [f for f in _PROFILE_FIELDS if f not in entry]
-        extra = sorted(set(entry) - set(_PROFILE_FIELDS) - set(_OVERLAY_OPTIONAL))
-        if missing or extra:
-            raise ExpectedStateError(f"{where}: missing field(s) {missing}, unknown field(s) {extra} (fields: "
-                                     f"{list(_PROFILE_FIELDS)}, optional {list(_OVERLAY_OPTIONAL)})")
-        imports, commands = (_names(entry.get(f), f, pattern, where) for f, pattern in
-                             (("imports", _MODULE), ("commands", _COMMAND)))
-        try:
-            cpus = float(entry["cpus"])
-        except (TypeError, ValueError):
-            raise ExpectedStateError(f"{where}: cpus {entry['cpus']!r} is not a number") from None
-        image, memory = str(entry["image"]), str(entry["memory"])
-        key = str(entry.get("id") or _default_id(image, cpus, memory))
-        p = ExpectedProfile(name=str(entry["name"]), image=image, cpus=cpus, memory=memory,
-                            lands_on=str(entry["lands_on"]), app=str(entry["app"]), imports=imports,
-                            commands=commands, key=key, source=path.name)
-        try:
-            memory_bytes(p.memory)
-        except ExpectedStateError as exc:
-            raise ExpectedStateError(f"{where}: {exc}") from None
-        if p.cpus <= 0:
-            raise ExpectedStateError(f"{where}: cpus must be > 0")
-        if p.app not in APPS:
-            raise ExpectedStateError(f"{where}: app {p.app!r} is not one of {APPS}")
-        if not p.lands_on.startswith("/"):
-            raise ExpectedStateError(f"{where}: lands_on {p.lands_on!r} must start with '/'")
-        if not _ID.match(p.key) or len(p.key) > _ID_MAX:
-            raise ExpectedStateError(f"{where}: id {p.key!r} must be at most {_ID_MAX} lower-case letters, digits "
-                                     "and single hyphens, a letter first (it names the harness's servers of it)")
+    for i, entry in enumerate(spec.profiles, 1):
+        where = f"{path}: profile #{i} ({entry.name})"
+        p = ExpectedProfile(name=entry.name, image=entry.image, cpus=entry.cpus, memory=entry.memory,
+                            lands_on=entry.lands_on, app=entry.app, imports=tuple(entry.imports or ()),
+                            commands=tuple(entry.commands or ()), key=entry.key, source=path.name)
         if p.name in expected_by:
             raise ExpectedStateError(f"{where}: a profile named {p.name!r} is already expected (in "
                                      f"{expected_by[p.name]}): an overlay adds profiles, it does not replace them")
@@ -311,9 +434,7 @@ def overlay(state: ExpectedState, path: str | Path) -> ExpectedState:
         added.append(p)
         if p.image not in images:
             images.append(p.image)
-    sizes = data.get("image_sizes") or {}
-    if not isinstance(sizes, dict):
-        raise ExpectedStateError(f"{path}: image_sizes must map image tags to sizes, not {sizes!r}")
+    sizes = spec.image_sizes or {}
     for tag in sizes:
         if tag in state.images or tag not in images:
             raise ExpectedStateError(f"{path}: image_sizes {tag}: an overlay bounds only the images its profiles "
@@ -325,26 +446,11 @@ def overlay(state: ExpectedState, path: str | Path) -> ExpectedState:
             raise ExpectedStateError(f"{path}: image_sizes: give each image the overlay adds a size bound (Phase 1 "
                                      f"checks every image's size): {unbounded}")
     data_out = {**state.data, "images": images,
-                "profiles": [*state.data["profiles"], *(dict(e) for e in entries)]}
+                "profiles": [*state.data["profiles"], *(dict(e) for e in data["profiles"])]}
     if merged_sizes:
         data_out["image_sizes"] = merged_sizes
-    for tag, size in sizes.items():
-        try:
-            image_size_bytes(size)
-        except ExpectedStateError as exc:
-            raise ExpectedStateError(f"{path}: image_sizes {tag}: {exc}") from None
     return ExpectedState(path=state.path, sha256=state.sha256, data=data_out, profiles=(*state.profiles, *added),
                          overlays=(*state.overlays, (path, hashlib.sha256(raw).hexdigest())))
-
-
-def _names(value, field: str, pattern: re.Pattern, where: str) -> tuple[str, ...]:
-    """An overlay profile's `imports` or `commands`: a list of names."""
-    if value is None:
-        return ()
-    if not isinstance(value, list) or not all(isinstance(v, str) and pattern.match(v) for v in value):
-        kind = "module names (polars, sklearn.linear_model)" if field == "imports" else "command names (duckdb)"
-        raise ExpectedStateError(f"{where}: {field} must be a list of {kind}, not {value!r}")
-    return tuple(value)
 
 
 def load_with(path: str | Path | None = None, extras: Iterable[str | Path] = ()) -> ExpectedState:
@@ -355,23 +461,7 @@ def load_with(path: str | Path | None = None, extras: Iterable[str | Path] = ())
     return state
 
 
-_current: ExpectedState | None = None
-
-
-def use(path: str | Path | None, extras: Iterable[str | Path] = ()) -> ExpectedState:
-    """Make `path` (None: the default file), with the overlays `extras` added, the run's expected state."""
-    global _current
-    _current = load_with(path, extras)
-    return _current
-
-
-def use_stack(kind: str) -> ExpectedState:
-    """Make the run's expected state that of the platform deployed as `kind` (--stack)."""
-    global _current
-    _current = current().for_stack(kind)
-    return _current
-
-
-def current() -> ExpectedState:
-    """The run's expected state (set from --expect at configure time; the default file otherwise)."""
-    return _current if _current is not None else use(None)
+def for_run(path: str | Path | None, extras: Iterable[str | Path] = (), stack: str = "compose") -> ExpectedState:
+    """The run's expected state: `path` (None: the default file) with the overlays `extras` added, as the platform
+    deployed as `stack` (--stack) is expected to be."""
+    return load_with(path, extras).for_stack(stack)

@@ -44,7 +44,7 @@ from pathlib import Path
 
 import pytest
 
-from acceptance.report.model import ON_ASSERTION, ON_EXCEPTION, ON_SETUP, ON_TEARDOWN
+from acceptance.report.model import ON_ASSERTION, ON_TEARDOWN
 from acceptance.required import check_id
 from acceptance.settings import REPORTS_DIR, ROOT
 
@@ -214,6 +214,19 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("t7-no-admin", "nobody is an admin", "hub config", ("P4", "T1", "T7"),
            ((CONFIG, "c.Authenticator.admin_users = {ADMIN_USER}", "c.Authenticator.admin_users = set()"),),
            select="admin_user_is_an_admin or admin_access or loads_and_lists"),
+    Mutant("t7-admin-panel-one-user-a-page", "the hub API's pages hold one user (api_page_max_limit 1): the admin "
+           "panel lists the first user only", "hub config", ("T7",),
+           ((CONFIG, "c.JupyterHub.admin_access = True\n",
+             "c.JupyterHub.admin_access = True\nc.JupyterHub.api_page_max_limit = 1\n"),),
+           select="new_signup_appears"),
+    Mutant("t7-stopped-containers-kept", "a stopped server's container is kept (DockerSpawner.remove False)",
+           "hub config", ("T6", "T7"),
+           ((CONFIG, "c.DockerSpawner.remove = True ", "c.DockerSpawner.remove = False "),),
+           select="admin_stops or outlives_the_container"),
+    Mutant("t6-notebooks-outside-the-home", "servers start in /tmp (notebook_dir), not in the home volume: a "
+           "saved notebook is gone after a restart", "hub config", ("T6",),
+           ((CONFIG, '"notebook_dir": NOTEBOOK_HOME}', '"notebook_dir": "/tmp"}'),),
+           select="survives_a_server_stop"),
     Mutant("t6-home-not-a-volume", "user homes are not mounted volumes", "hub config", ("R3", "T6"),
            ((CONFIG, 'c.DockerSpawner.volumes = {f"{NAME_PREFIX}jupyterhub-user-{{username}}": NOTEBOOK_HOME}',
              "c.DockerSpawner.volumes = {}"),), select="named_volume or killed"),
@@ -255,6 +268,13 @@ MUTANTS: tuple[Mutant, ...] = (
            "compose file", ("R7",), ((PROD_COMPOSE, "      DATABASE_URL: ${DATABASE_URL:-}\n",
                                       "      DATABASE_URL: ${DATABASE_URL:-sqlite:////srv/jupyterhub/jupyterhub.sqlite}\n"),),
            select="postgresql", stack="production"),
+    Mutant("r7-certificate-not-kept", "the proxy's start removes the pair kept in its volume (an entrypoint "
+           "override): a re-created proxy serves a new certificate", "compose file", ("R7",),
+           ((PROD_COMPOSE, "    image: ${PROXY_IMAGE:-local/jupyterhub-proxy:latest}\n",
+             "    image: ${PROXY_IMAGE:-local/jupyterhub-proxy:latest}\n"
+             '    entrypoint: ["sh", "-c", "rm -f /etc/nginx/tls/tls.crt /etc/nginx/tls/tls.key && '
+             'exec /usr/local/bin/proxy-entrypoint"]\n'),),
+           select="recreated", stack="production"),
     Mutant("l1-spawn-timeout-2s", "a spawn is given up after 2 s (Spawner.start_timeout)", "hub config", ("L1",),
            ((CONFIG, 'env("SPAWNER_START_TIMEOUT", "300")', 'env("SPAWNER_START_TIMEOUT", "2")'),),
            args=("--load", "acceptance/load/scenarios/smoke.yaml")),
@@ -265,6 +285,17 @@ MUTANTS: tuple[Mutant, ...] = (
            ((CONFIG, 'c.Authenticator.allowed_users = {u.strip() for u in env("ALLOWED_USERS", "").split(",") '
                      'if u.strip()} | {\n        ADMIN_USER\n    }', "c.Authenticator.allowed_users = {ADMIN_USER}"),),
            select="only_listed"),
+    Mutant("r4-second-factor-ignored", "a custom authenticator checks the password only: the one-time code of a "
+           "user with two-factor login is never asked for", "hub config", ("R4",),
+           ((CONFIG, 'c.JupyterHub.authenticator_class = "jhub_platform.auth.PlatformAuthenticator"\n',
+             "from jhub_platform.auth import PlatformAuthenticator as _Platform  # noqa: E402\n\n\n"
+             "class _PasswordOnly(_Platform):\n"
+             "    async def authenticate(self, handler, data):\n"
+             '        user = self.get_user(self.normalize_username(data["username"]))\n'
+             '        if user is not None and user.is_authorized and user.is_valid_password(data["password"]):\n'
+             "            return user.username\n\n\n"
+             "c.JupyterHub.authenticator_class = _PasswordOnly\n"),),
+           select="two_factor"),
     Mutant("r5-proxy-token-per-start", "the proxy token is made anew at every start, not kept in the volume",
            "hub config", ("R5",), ((CONFIG, 'persistent_secret(DATA_DIR / "proxy_auth_token")',
                                     "secrets.token_hex(32)"),), select="first_start or restart_keeps"),
@@ -495,16 +526,9 @@ def check_id_of(check: dict) -> str:
 
 def failed_on(check: dict) -> str | None:
     """How the check failed: the report's "failed_on" (assertion, exception, setup, teardown; None: it did not
-    fail). Reports without the field: read from status and message (a failed call whose exception is an
-    AssertionError, which Playwright's expect raises too, is "assertion")."""
-    if "failed_on" in check:
-        return check["failed_on"]
-    status, message = check.get("status"), _first_line(check.get("message", ""))
-    if status == "failed":
-        return ON_ASSERTION if message.startswith("AssertionError") else ON_EXCEPTION
-    if status == "error":
-        return ON_TEARDOWN if message.startswith("teardown:") else ON_SETUP
-    return None
+    fail). A check without the field (a report from a harness before it) failed on nothing this run can tell, so
+    it is never a catch: the self-test fails closed."""
+    return check.get("failed_on")
 
 
 def _checks(report: dict) -> list[dict]:
@@ -776,29 +800,11 @@ def run_control(run_id: str, mutants: list[Mutant], reports: Path) -> tuple[dict
 
 # ---------------------------------------------------------------- the coverage table
 
-def collected_check_ids() -> dict[str, str]:
-    """Every check pytest collects in acceptance/tests (check id -> step, from the module's name)."""
-    with tempfile.TemporaryDirectory(prefix="mutants-collect-") as tmp:
-        proc = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
-                               "acceptance/tests", "--report-dir", tmp, f"--junitxml={tmp}/junit.xml",
-                               f"--html={tmp}/pytest-report.html"], capture_output=True, text=True, cwd=ROOT,
-                              env=_env())
-    out = {}
-    for line in proc.stdout.splitlines():
-        m = re.match(r"\S*test_([a-z]\d+)_\w+\.py::", line)
-        if m:
-            out[check_id_of({"nodeid": line.strip()})] = m[1].upper()
-    return out
-
-
 def all_check_ids() -> tuple[dict[str, str], str]:
-    """(every check id -> its step, where the list comes from): the required-checks manifest, else what pytest
-    collects."""
-    try:
-        from acceptance.required import all_check_ids as manifest
-        return manifest(), "acceptance/required.py (the required-checks manifest, default expected state)"
-    except Exception as exc:  # noqa: BLE001 - no manifest yet: the collected checks
-        return collected_check_ids(), f"pytest --collect-only acceptance/tests (no manifest: {type(exc).__name__})"
+    """(every check id -> its step, where the list comes from): the required-checks manifest, which
+    acceptance/unit/test_required.py keeps in step with what pytest collects."""
+    from acceptance.required import all_check_ids as manifest
+    return manifest(), "acceptance/expected/required-checks.yaml (the required-checks manifest, default expected state)"
 
 
 def coverage(rows: Iterable[dict], check_ids: dict[str, str], source: str = "",

@@ -148,7 +148,7 @@ class _Collect:
         self.found: list[tuple[str, str, frozenset[str]]] = []
 
     def pytest_collection_modifyitems(self, items) -> None:
-        from acceptance.report.plugin import step_of
+        from acceptance.report.collect import step_of
         from acceptance.verify import SCOPE_MARKERS
 
         for item in items:

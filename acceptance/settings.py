@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
+
+# jhub_platform: the hub's own package (images/hub/), installed into the harness's virtualenv by noxfile.py
+from jhub_platform.profiles import Profile, load_profiles
 
 ROOT = Path(__file__).resolve().parent.parent
 # The platform under test: its stack/ and images/. This checkout's by default; the mutation self-test
@@ -15,9 +17,6 @@ COMPOSE_FILE = STACK_DIR / "docker-compose.yml"
 PROFILES_FILE = STACK_DIR / "profiles.yaml"
 REPORTS_DIR = Path(os.environ.get("REPORTS_DIR", ROOT / "reports"))
 ARTIFACTS_DIR = REPORTS_DIR / "artifacts"
-
-sys.path.insert(0, str(ROOT / "images" / "hub"))  # jhub_platform: the hub's own package
-from jhub_platform.profiles import Profile, load_profiles  # noqa: E402
 
 
 def platform_profiles() -> list[Profile]:

@@ -10,12 +10,11 @@ from urllib.parse import urlparse
 import pytest
 
 from acceptance import probes
-from acceptance.app_signatures import app_of
+from acceptance.client.app_signatures import app_of
+from acceptance.client.servers import Servers
 from acceptance.expected import ExpectedProfile
-from acceptance.servers import Servers
 from acceptance.settings import Timeouts
 
-# the memory limit and CPU quota inside a container (cgroup v2, else v1)
 CGROUP_READ = (
     "if [ -f /sys/fs/cgroup/memory.max ]; then cat /sys/fs/cgroup/memory.max; cut -d' ' -f1 /sys/fs/cgroup/cpu.max; "
     "else cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/cpu/cpu.cfs_quota_us; fi"
@@ -74,7 +73,7 @@ def survey_profile(servers: Servers, user: str, profile: ExpectedProfile) -> Pro
             result.memory, result.cpu_quota, result.cpu_period = host["Memory"], host["CpuQuota"], host["CpuPeriod"]
             result.nano_cpus, result.node_cores = host.get("NanoCpus") or None, servers.stack.docker.info()["NCPU"]
             result.api_url = dict(v.split("=", 1) for v in c.attrs["Config"]["Env"]).get("JUPYTERHUB_API_URL")
-            out = c.exec_run(["sh", "-c", CGROUP_READ]).output.decode().split()
+            out = c.exec_run(["sh", "-c", probes.shell("cgroup_limits")]).output.decode().split()
             result.cgroup_memory, result.cgroup_quota = (int(v) if v.lstrip("-").isdigit() else -1 for v in out[:2])
             probe_python(c, profile, result)
         response = servers.api.server_get(server.url, timeout=Timeouts.app_load)

@@ -4,7 +4,7 @@ A pytest plugin: the options, the scope each mode allows (checks outside it are 
 listed in the report, not counted), the users a run makes (all named with the run's prefix, deleted at the
 end with their servers and, with Docker access, their volumes), and which checks each
 mode requires (the manifest's, acceptance/required.py). The exit status follows the verdict in every mode
-(acceptance/report/plugin.py)."""
+(acceptance/report/)."""
 from __future__ import annotations
 
 import os
@@ -14,12 +14,12 @@ import docker
 import pytest
 from dockerspawner import DockerSpawner
 
-from acceptance import mode
-from acceptance.expected import current as expected_state
-from acceptance.hub_api import HubAPI
+from acceptance import run_state
+from acceptance.client.hub_api import HubAPI
+from acceptance.deployments.mode import Credentials, RunMode, new_user_prefix
+from acceptance.expected import ExpectedState
 from acceptance.load.scenario import ScenarioError, load_scenario
-from acceptance.mode import Credentials, RunMode
-from acceptance.report.plugin import get_collector
+from acceptance.report.collect import get_collector
 from acceptance.settings import platform_profiles
 
 SCOPE_MARKERS = {
@@ -42,7 +42,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--stack", choices=("compose", "swarm", "production"), default="compose",
         help="how the harness deploys the platform it verifies: compose (one host, the default), swarm "
              "(stack/swarm/ on this host's swarm; a host in none is made a single-node swarm for the run) or "
-             "production (stack/production/: TLS proxy, PostgreSQL, culler, metrics, hardened auth)")
+             "production (stack/production/: TLS proxy, PostgreSQL, culler, metrics, hardened auth). With "
+             "--hub-url: whether the deployment at the URL is a compose or a production one (its variant of the "
+             "expected state, and the steps that kind covers)")
     parser.getgroup("acceptance").addoption(
         "--load", metavar="SCENARIO", help="end the run with the load stage (L1): the scenario's users at once "
                                           "(acceptance/load/scenarios/; on the compose stack or, with "
@@ -80,10 +82,10 @@ def pytest_configure(config: pytest.Config) -> None:
         except ScenarioError as exc:
             raise pytest.UsageError(f"--load: {exc}") from None
     if not url:
-        mode.current = RunMode(stack=stack, load=load)
+        config.stash[run_state.MODE] = RunMode(stack=stack, load=load)
         return
-    if stack != "compose":
-        raise pytest.UsageError("--stack chooses how the harness deploys its own stack: not with --hub-url")
+    if stack == "swarm":   # its hub is a service's task, whose container the verify run cannot name
+        raise pytest.UsageError("--hub-url verifies a compose or production deployment: not --stack swarm")
     parsed = urlparse(url)
     if parsed.scheme not in ("http", "https") or not parsed.hostname:
         raise pytest.UsageError(f"--hub-url {url!r} is not an http:// or https:// URL")
@@ -93,25 +95,24 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError("a verify run needs the admin's credentials: JUPYTERHUB_ADMIN_TOKEN, or "
                                 "JUPYTERHUB_ADMIN_USER and JUPYTERHUB_ADMIN_PASSWORD, in the environment or in "
                                 "--credentials FILE (or --read-only: nothing is created)")
-    mode.current = RunMode(
+    m = config.stash[run_state.MODE] = RunMode(
         hub_url=url.rstrip("/"), docker=bool(config.getoption("--docker-host")) and not read_only,
         disruptive=bool(config.getoption("--disruptive")) and not read_only, read_only=read_only,
-        ca_bundle=config.getoption("--ca-bundle"), credentials=credentials, user_prefix=mode.new_user_prefix(),
+        ca_bundle=config.getoption("--ca-bundle"), credentials=credentials, user_prefix=new_user_prefix(),
         deployment_prefix=config.getoption("--name-prefix"), project=config.getoption("--compose-project"),
-        load=load)
+        stack=stack, load=load)
     collector = get_collector(config)
-    collector.set_info("Verified deployment", mode.current.hub_url)
+    collector.set_info("Verified deployment", m.hub_url)
     collector.set_info("Verify mode", ", ".join(
-        label for label, on in (("read-only", read_only), ("with Docker access", mode.current.docker),
-                                ("disruptive", mode.current.disruptive)) if on) or "default (not disruptive, "
-                                                                                    "no Docker access)")
+        label for label, on in (("read-only", read_only), ("with Docker access", m.docker),
+                                ("disruptive", m.disruptive)) if on) or "default (not disruptive, no Docker access)")
     if not read_only:
-        collector.set_info("Users made by this run", f"named {mode.current.user_prefix}*, deleted at the end")
+        collector.set_info("Users made by this run", f"named {m.user_prefix}*, deleted at the end")
 
 
 def out_of_scope(item: pytest.Item, m: RunMode) -> str | None:
     """Why `item` is not part of this run's mode (None: it is)."""
-    from acceptance.report.plugin import step_of
+    from acceptance.report.collect import step_of
 
     return scope_reason(step_of(item) or "", {name for name in SCOPE_MARKERS if item.get_closest_marker(name)}, m)
 
@@ -150,24 +151,24 @@ def mode_label(m: RunMode) -> str:
     if not m.verify:
         return {"compose": "own stack", "swarm": "own stack on Docker Swarm",
                 "production": "own production stack"}.get(m.stack, m.stack) + (", with load" if m.load else "")
-    parts = ["read-only" if m.read_only else "verify by URL"]
+    parts = ["read-only" if m.read_only else "verify by URL"] + ([f"a {m.stack} deployment"] if m.stack != "compose"
+                                                                   else [])
     parts += [label for label, on in (("with Docker access", m.docker), ("disruptive", m.disruptive),
                                       ("with load", bool(m.load))) if on]
     return ", ".join(parts)
 
 
-def required_checks(m: RunMode, state=None) -> tuple[dict[str, str], dict[str, list[str]]]:
+def required_checks(m: RunMode, state: ExpectedState) -> tuple[dict[str, str], dict[str, list[str]]]:
     """What the mode requires, from the manifest: (concrete check id -> step, and for each reason a check of the
     manifest is out of this mode's scope, the check ids it leaves out)."""
     needed, left_out = _required_entries(m, state)
     return {cid: entry.step for cid, entry in needed.items()}, left_out
 
 
-def _required_entries(m: RunMode, state=None) -> tuple[dict, dict[str, list[str]]]:
+def _required_entries(m: RunMode, state: ExpectedState) -> tuple[dict, dict[str, list[str]]]:
     """required_checks with each check's manifest entry (its step and scope markers) instead of its step."""
     from acceptance import required
 
-    state = state or expected_state()
     entries = required.concrete(required.load(), [p.id for p in state.profiles], state.images)
     needed, left_out = {}, {}
     for cid, entry in entries.items():
@@ -184,20 +185,21 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """Leave out what the mode may not do (not a deselection: the run is not narrowed by it), and tell the
     report which checks, and so which steps, this mode requires (the manifest's, not what happened to be
     collected)."""
-    from acceptance.report.plugin import step_of
+    from acceptance.report.collect import step_of
 
     collector = get_collector(config)
+    m = run_state.run_mode(config)
     kept, left_out = [], {}
     for item in items:
-        why = out_of_scope(item, mode.current)
+        why = out_of_scope(item, m)
         if why is None:
             kept.append(item)
         else:
             left_out.setdefault(why, []).append(item)
     items[:] = kept
-    needed, scoped_out = _required_entries(mode.current)
-    collector.require_checks({cid: e.step for cid, e in needed.items()}, mode_label(mode.current), scoped_out,
-                             read_only=mode.current.read_only, markers={cid: e.markers for cid, e in needed.items()})
+    needed, scoped_out = _required_entries(m, run_state.expected_state(config))
+    collector.require_checks({cid: e.step for cid, e in needed.items()}, mode_label(m), scoped_out,
+                             read_only=m.read_only, markers={cid: e.markers for cid, e in needed.items()})
     for why, group in left_out.items():
         collector.set_info(f"Left out ({why})", f"{len(group)} checks: " + ", ".join(
             sorted({step_of(i) or i.name for i in group})))
@@ -227,7 +229,7 @@ class RunUsers:
             self.made.setdefault(f"tried:{name}", name)
         return name
 
-    def remove_all(self, api: HubAPI, deployment, collector) -> list[str]:
+    def remove_all(self, api: HubAPI, deployment, expected: ExpectedState, collector) -> list[str]:
         """Delete every user this run named; returns what could not be removed (leftovers)."""
         left = []
         for name in self.made.values():
@@ -240,7 +242,7 @@ class RunUsers:
             response = api.http.delete(path)
             if response.status_code not in (204, 404):
                 left.append(f"user {name}: HTTP {response.status_code} {response.text[:200]}")
-        volumes = [expected_state().name("home_volume", prefix=deployment.prefix, username=DockerSpawner._escape(n))
+        volumes = [expected.name("home_volume", prefix=deployment.prefix, username=DockerSpawner._escape(n))
                    for n in self.made.values() if n]
         if deployment.docker is None:
             if volumes:

@@ -31,10 +31,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+try:   # the hub's own package (images/hub/), for the profiles: `nox -s images` installs it beside pyyaml
+    from jhub_platform.profiles import load_profiles
+except ModuleNotFoundError as exc:
+    sys.exit(f"images/build.py: {exc}: run it with `nox -s images [-- NAME ...]`, or install the hub's package "
+             "first: pip install pyyaml --no-deps -e images/hub")
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-sys.path.insert(0, str(HERE / "hub"))
-from jhub_platform.profiles import load_profiles  # noqa: E402
 
 PROFILES_FILE = ROOT / "stack" / "profiles.yaml"
 HUB_IMAGE = "local/jupyterhub-hub:latest"

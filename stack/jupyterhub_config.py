@@ -1,6 +1,9 @@
 # JupyterHub configuration of the platform. Mounted at /etc/jupyterhub/jupyterhub_config.py
 # (outside the /srv/jupyterhub data volume). Everything is set through environment
 # variables with defaults that give the deployment the specification describes.
+# Each setting is read here only, as env("NAME", "default") beside what it means: the deployment
+# files pass the settings through as stack/settings.py writes them from these reads
+# (`python stack/settings.py --write` after adding one).
 import os
 import secrets
 import sys
@@ -15,8 +18,8 @@ c = get_config()  # noqa: F821
 
 
 def env(name, default):
-    """A setting from the environment; unset or empty (compose passes every setting through) gives the
-    default, which lives only here."""
+    """A setting from the environment; unset or empty (the deployment files pass every setting through,
+    stack/settings.py) gives the default, which lives only here."""
     return os.environ.get(name) or default
 
 
@@ -174,7 +177,7 @@ c.DockerSpawner.extra_host_config["pids_limit"] = int(env("USER_PIDS_LIMIT", "10
 c.DockerSpawner.extra_create_kwargs = {"labels": {"org.jupyterhub.platform.prefix": NAME_PREFIX or "-"}}
 # logs: with the stack's log collector (USER_LOG_ADDRESS, the compose files' x-log-address), each user server logs
 # through Docker's syslog driver to it, as the stack's own containers do: its log is kept, one rotated file per
-# container name, after DockerSpawner removes the container (README "Logs"); `docker logs` still works meanwhile
+# container name, after DockerSpawner removes the container (docs/logs.md); `docker logs` still works meanwhile
 # (DockerSpawner formats extra_host_config's strings with its template namespace: Docker's {{.Name}} is written
 # with its braces doubled)
 USER_LOG_ADDRESS = env("USER_LOG_ADDRESS", "")

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Upgrade the compose stack in place to this checkout's release, and roll it back (README "Upgrading").
+# Upgrade the compose stack in place to this checkout's release, and roll it back (docs/upgrading.md).
 # `nox -s upgrade` runs these same commands, so the procedure below is the one that is tested.
 #
 #   bash stack/upgrade.sh all DIR        # the upgrade: backup DIR, migrate, start (in that order)
@@ -24,7 +24,11 @@ config=/etc/jupyterhub/jupyterhub_config.py
 usage() { sed -n '5,12p' "$0" >&2; exit 2; }
 
 has_db() {   # the production stack: the hub's database is PostgreSQL in the `db` service
-    docker compose config --services | grep -qx db
+    # not `config | grep -q`: grep's early exit can end compose with SIGPIPE, and under pipefail the database was
+    # then taken for absent (not dumped, not restored: a production rollback met the new schema)
+    local services
+    services=$(docker compose config --services) || { echo "upgrade.sh: docker compose config failed" >&2; exit 1; }
+    grep -qx db <<< "$services"
 }
 
 hub_volume() {   # the named volume mounted at /srv/jupyterhub in the hub container

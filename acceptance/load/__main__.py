@@ -22,8 +22,8 @@ from acceptance.load.scenario import ScenarioError, load_scenario
 from acceptance.settings import REPORTS_DIR, platform_profiles
 
 
-def _admin_token(hub_url: str) -> str:
-    from acceptance.hub_api import HubSession
+def _admin_token(hub_url: str, ca_bundle: str | None) -> str:
+    from acceptance.client.hub_api import HubSession
 
     if os.environ.get("JUPYTERHUB_ADMIN_TOKEN"):
         return os.environ["JUPYTERHUB_ADMIN_TOKEN"]
@@ -31,7 +31,7 @@ def _admin_token(hub_url: str) -> str:
     if not (user and password):
         raise SystemExit("--hub-url needs JUPYTERHUB_ADMIN_TOKEN, or JUPYTERHUB_ADMIN_USER and "
                          "JUPYTERHUB_ADMIN_PASSWORD, in the environment")
-    with HubSession(hub_url) as session:
+    with HubSession(hub_url, ca_bundle) as session:
         session.login(user, password)
         return session.create_token(user, "load", expires_in=6 * 3600)
 
@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     docker_client = None
     try:
         if args.hub_url:
-            hub_url, token = args.hub_url.rstrip("/"), _admin_token(args.hub_url)
+            hub_url, token = args.hub_url.rstrip("/"), _admin_token(args.hub_url, args.ca_bundle)
             run_id = uuid.uuid4().hex[:6]
             user_prefix = f"load-{run_id}-"
             match = f"jupyter-{docker_name(user_prefix)}"   # the run's server containers
@@ -76,8 +76,8 @@ def main(argv: list[str] | None = None) -> int:
                 import docker
                 docker_client = docker.from_env()
         else:
-            from acceptance.hub_api import HubSession
-            from acceptance.stack import StackRun
+            from acceptance.client.hub_api import HubSession
+            from acceptance.deployments.compose import StackRun
 
             stack = StackRun()
             print(f"starting stack {stack.project} on {stack.hub_url} ...", flush=True)

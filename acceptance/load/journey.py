@@ -1,6 +1,7 @@
 """One simulated user's journey: what is JupyterHub-specific, written with sync libraries that gevent makes
 cooperative when Locust runs it (acceptance/load/users.py): the signup and login forms with their _xsrf
-(requests), the spawn's progress event stream, the landing page, the kernel over its websocket
+(requests; the forms, routes and token request are the harness's, acceptance/client/hub_protocol.py), the
+spawn's progress event stream, the landing page, the kernel over its websocket
 (websocket-client). Every phase is recorded and handed to `fire` (Locust's request event: request type =
 phase, name = profile key). This module does not import Locust."""
 from __future__ import annotations
@@ -16,7 +17,8 @@ from urllib.parse import quote
 import requests
 import websocket
 
-from acceptance.app_signatures import app_of
+from acceptance.client import hub_protocol as hub
+from acceptance.client.app_signatures import app_of
 from acceptance.load.scenario import Scenario
 from acceptance.load.stats import classify
 
@@ -86,28 +88,27 @@ class JourneyRun:
         return r
 
     def _xsrf(self) -> str:
-        return next((c.value for c in self.http.cookies if c.name == "_xsrf" and c.path.endswith("/hub/")), "")
+        return hub.xsrf_from_cookies(self.http.cookies, self.ctx.hub_url)
 
     def _auth(self) -> dict:
         return {"Authorization": f"token {self.token}"}
 
     # --- phases ---------------------------------------------------------------------------------------
     def login(self, deadline: float) -> None:
-        self.call("GET", "/hub/signup", deadline, (200,))
-        self.call("POST", "/hub/signup", deadline, (200,), data={
-            "username": self.name, "signup_password": self.password, "signup_password_confirmation": self.password,
-            "_xsrf": self._xsrf()})
-        self.call("GET", "/hub/login", deadline, (200,))
-        r = self.http.post(f"{self.ctx.hub_url}/hub/login", allow_redirects=False, timeout=self.timeouts["http"],
-                           data={"username": self.name, "password": self.password, "_xsrf": self._xsrf()})
-        if r.status_code != 302:
+        """Sign up (any HTTP 200 will do: a refusal shows at the login), log in, and take an API token."""
+        self.call("GET", hub.SIGNUP, deadline, (200,))
+        self.call("POST", hub.SIGNUP, deadline, (200,), data=hub.signup_form(self.name, self.password, self._xsrf()))
+        self.call("GET", hub.LOGIN, deadline, (200,))
+        r = self.http.post(f"{self.ctx.hub_url}{hub.LOGIN}", allow_redirects=False, timeout=self.timeouts["http"],
+                           data=hub.login_form(self.name, self.password, self._xsrf()))
+        if not hub.login_accepted(r.status_code):
             raise PhaseFailed(f"login as {self.name}: HTTP {r.status_code} (no redirect: refused)", r.status_code)
-        r = self.call("POST", f"/hub/api/users/{quote(self.name)}/tokens", deadline, (200, 201),
-                      json={"note": "load"}, headers={"X-XSRFToken": self._xsrf()})
-        self.token = r.json()["token"]
+        r = self.call("POST", hub.tokens_path(self.name), deadline, (200, 201),
+                      json=hub.token_request("load"), headers={hub.XSRF_HEADER: self._xsrf()})
+        self.token = hub.token_of(r.json())
 
     def spawn(self, deadline: float) -> None:
-        base = f"/hub/api/users/{quote(self.name)}/server"
+        base = hub.server_path(self.name)
         self.call("POST", base, deadline, (201, 202), json={"profile": self.profile}, headers=self._auth())
         last = ""
         while time.monotonic() < deadline:
@@ -127,7 +128,7 @@ class JourneyRun:
                             break
             except requests.exceptions.ReadTimeout:
                 break
-            model = self.call("GET", f"/hub/api/users/{quote(self.name)}", deadline, (200,),
+            model = self.call("GET", hub.user_path(self.name), deadline, (200,),
                               headers=self._auth()).json()
             server = model.get("servers", {}).get("")
             if server and server.get("ready"):
@@ -140,7 +141,7 @@ class JourneyRun:
 
     def landing(self, deadline: float) -> None:
         """The profile's default URL answers 200 (redirects followed) and the profile's app answers there (the
-        harness's app detection: acceptance/app_signatures.py)."""
+        harness's app detection: acceptance/client/app_signatures.py)."""
         profile = self.ctx.profiles[self.profile]
         url = f"/user/{quote(self.name)}{profile['default_url']}"
         r = self.http.get(f"{self.ctx.hub_url}{url}", headers=self._auth(), allow_redirects=True,
@@ -194,9 +195,9 @@ class JourneyRun:
             ws.close()
 
     def stop(self, deadline: float) -> None:
-        self.call("DELETE", f"/hub/api/users/{quote(self.name)}/server", deadline, (202, 204), headers=self._auth())
+        self.call("DELETE", hub.server_path(self.name), deadline, (202, 204), headers=self._auth())
         while time.monotonic() < deadline:
-            model = self.call("GET", f"/hub/api/users/{quote(self.name)}", deadline, (200,),
+            model = self.call("GET", hub.user_path(self.name), deadline, (200,),
                               headers=self._auth()).json()
             if "" not in model.get("servers", {}):
                 return

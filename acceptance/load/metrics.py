@@ -24,6 +24,18 @@ def parse(text: str) -> dict[str, float]:
             for family in text_string_to_metric_families(text) for s in family.samples}
 
 
+def summed_by(text: str, name: str, label: str) -> dict[str, float]:
+    """The samples called `name` in a Prometheus text exposition, summed over every label but `label`:
+    {its value ("" for a sample without it): sum}."""
+    out: dict[str, float] = {}
+    for family in text_string_to_metric_families(text):
+        for s in family.samples:
+            if s.name == name:
+                key = s.labels.get(label, "")
+                out[key] = out.get(key, 0.0) + float(s.value)
+    return out
+
+
 def scrape(hub_url: str, token: str, timeout: float) -> dict[str, float]:
     r = requests.get(f"{hub_url.rstrip('/')}/hub/metrics", headers={"Authorization": f"token {token}"},
                      timeout=timeout)

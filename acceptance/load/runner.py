@@ -4,11 +4,11 @@ user the run made is stopped and deleted. Importing this module imports Locust (
 from __future__ import annotations
 
 import time
-from urllib.parse import quote
 
 import requests
 from locust.env import Environment
 
+from acceptance.client import hub_protocol as hub
 from acceptance.load import host, metrics, stats
 from acceptance.load.journey import RunContext
 from acceptance.load.scenario import Scenario
@@ -25,14 +25,15 @@ class Admin:
         self.token = token
 
     def api(self, method: str, path: str, **kw) -> requests.Response:
-        return self.http.request(method, f"{self.hub_url}/hub/api{path}", timeout=self.timeout, **kw)
+        """A request to the hub at `path` (one under hub_protocol.API) with the admin's token."""
+        return self.http.request(method, f"{self.hub_url}{path}", timeout=self.timeout, **kw)
 
     def metrics(self) -> dict[str, float]:
         return metrics.scrape(self.hub_url, self.token, self.timeout)
 
     def running_servers(self, names: list[str]) -> int:
         """How many servers of these users the REST API lists."""
-        r = self.api("GET", "/users?state=active")
+        r = self.api("GET", f"{hub.API}/users?state=active")
         r.raise_for_status()
         users = r.json()["items"] if isinstance(r.json(), dict) else r.json()
         return sum(len(u.get("servers") or {}) for u in users if u["name"] in names)
@@ -41,13 +42,12 @@ class Admin:
         """Stop whatever server of these users still runs (a journey cut short, a failed stop)."""
         problems = []
         for name in names:
-            r = self.api("GET", f"/users/{quote(name)}")
+            r = self.api("GET", hub.user_path(name))
             if not r.ok or not r.json().get("servers"):
                 continue
             for server in r.json()["servers"]:
-                self.api("DELETE", f"/users/{quote(name)}/servers/{quote(server)}" if server
-                         else f"/users/{quote(name)}/server")
-            while time.monotonic() < deadline and self.api("GET", f"/users/{quote(name)}").json().get("servers"):
+                self.api("DELETE", hub.server_path(name, server))
+            while time.monotonic() < deadline and self.api("GET", hub.user_path(name)).json().get("servers"):
                 time.sleep(0.5)   # polled until stopped, within the clean-up's deadline
             if time.monotonic() >= deadline:
                 problems.append(f"{name}'s server not stopped by the clean-up's deadline")
@@ -57,7 +57,7 @@ class Admin:
         """Delete the users (the hub stops a server still running; NativeAuthenticator's record goes too)."""
         problems = []
         for name in names:
-            r = self.api("DELETE", f"/users/{quote(name)}")
+            r = self.api("DELETE", hub.user_path(name))
             if r.status_code not in (204, 404):
                 problems.append(f"deleting user {name}: HTTP {r.status_code} {r.text[:200]}")
         return problems

@@ -1,21 +1,31 @@
 """A load scenario (YAML): who arrives, how fast, on which profiles, what each does, the limits and the gates.
-Every field is checked; a bad file is refused with a message that names the field."""
+Every field is checked (pydantic models of the file); a bad file is refused with a message that names the field."""
 from __future__ import annotations
 
 import random
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated
 
 import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 PHASES = ("login", "spawn", "landing", "kernel_start", "first_result", "stop")
 STATS = ("p50", "p95", "max")
 # gate names: failure_rate_percent, or <phase>_<p50|p95|max>_seconds, or host_memory_peak_percent
 _GATE = re.compile(rf"^({'|'.join(PHASES)})_({'|'.join(STATS)})_seconds$")
 OTHER_GATES = ("failure_rate_percent", "host_memory_peak_percent")
-_TOP = {"name", "users", "arrival_rate", "profiles", "journey", "timeouts", "time_limit_seconds",
-        "sample_interval_seconds", "steps", "gates", "hub_vs_client"}
 _TIMEOUTS = ("http", "spawn", "kernel", "stop")
 
 
@@ -58,81 +68,127 @@ class Scenario:
         return plan
 
 
-def _number(where: str, value, *, integer: bool = False, minimum: float = 0, strict: bool = False) -> float:
-    kind = "a whole number" if integer else "a number"
-    if isinstance(value, bool) or not isinstance(value, int if integer else (int, float)):
-        raise ScenarioError(f"{where} must be {kind}, not {value!r}")
-    if value < minimum or (strict and value == minimum):
-        raise ScenarioError(f"{where} must be {'above' if strict else 'at least'} {minimum}, not {value!r}")
-    return value
+# numbers as the file writes them (an int stays an int); a bool is not a number
+Number = Annotated[StrictInt | StrictFloat, Field(ge=0)]
+Positive = Annotated[StrictInt | StrictFloat, Field(gt=0)]
+Count = Annotated[StrictInt, Field(ge=1)]
+
+
+class _Problem(ValueError):
+    """A validator's finding about the entry `at` of the field it checks ("": the field itself)."""
+
+    def __init__(self, text: str, at: str = ""):
+        super().__init__(text)
+        self.at = at
+
+
+class _Fields(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class _Journey(_Fields):
+    code: StrictStr = Journey.code
+    expect: StrictStr = Journey.expect
+    stay_seconds: Number = Journey.stay_seconds
+
+
+class _Timeouts(_Fields):
+    http: Positive = 30.0
+    spawn: Positive = 300.0
+    kernel: Positive = 60.0
+    stop: Positive = 120.0
+
+
+class _HubVsClient(_Fields):
+    max_mean_gap_seconds: Number = 5
+
+
+class _ScenarioFile(_Fields):
+    name: StrictStr | None = None
+    users: Count
+    arrival_rate: Positive
+    profiles: dict[str, Positive] = Field(min_length=1)
+    journey: _Journey | None = None
+    timeouts: _Timeouts | None = None
+    time_limit_seconds: Positive
+    sample_interval_seconds: Annotated[StrictInt | StrictFloat, Field(ge=0.5)] = 5
+    steps: list[Count] | None = None
+    gates: dict[str, Number] = Field(min_length=1)
+    hub_vs_client: _HubVsClient | None = None
+
+    @field_validator("profiles")
+    @classmethod
+    def _known_profiles(cls, mix: dict[str, float], info: ValidationInfo) -> dict[str, float]:
+        keys = (info.context or {}).get("profile_keys")
+        for key in mix:
+            if keys is not None and key not in keys:
+                raise _Problem(f"no such profile (the platform has {', '.join(keys)})", at=key)
+        return mix
+
+    @field_validator("gates")
+    @classmethod
+    def _known_gates(cls, gates: dict[str, float]) -> dict[str, float]:
+        for name in gates:
+            if not (_GATE.match(name) or name in OTHER_GATES):
+                raise _Problem(f"unknown gate (use failure_rate_percent, host_memory_peak_percent or "
+                               f"<phase>_<p50|p95|max>_seconds with phase one of {', '.join(PHASES)})", at=name)
+        return gates
+
+    @field_validator("steps")
+    @classmethod
+    def _rising(cls, steps: list[int] | None) -> list[int] | None:
+        if steps is not None and steps != sorted(set(steps)):
+            raise _Problem(f"must rise strictly, not {steps!r}")
+        return steps
+
+
+# what a field must be, for a value of the wrong shape
+_SHAPES = {"profiles": "must map profile keys to weights", "gates": "must map gate names to limits, e.g. "
+           "spawn_p95_seconds: 60", "steps": "must be a list of user counts", "journey": "takes code, expect, "
+           "stay_seconds", "timeouts": f"takes {', '.join(_TIMEOUTS)}", "hub_vs_client": "takes max_mean_gap_seconds"}
+_MODELS = {(): _ScenarioFile, ("journey",): _Journey, ("timeouts",): _Timeouts, ("hub_vs_client",): _HubVsClient}
+
+
+def _message(source: str, errors: list[dict]) -> str:
+    """The first validation error as the file's author reads it: the field's place (profiles.x, steps[1]) and
+    what is wrong with it."""
+    error = errors[0]
+    loc, kind, value = error["loc"], error["type"], error.get("input")
+    if loc and loc[-1] in ("int", "float") and kind in ("int_type", "float_type"):   # StrictInt | StrictFloat
+        loc, kind = loc[:-1], "number_type"
+    cause = (error.get("ctx") or {}).get("error")
+    if isinstance(cause, _Problem) and cause.at:
+        loc = (*loc, cause.at)
+    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
+    if isinstance(cause, _Problem):
+        return f"{source}: {where}: {cause}" if cause.at else f"{source}: {where} {cause}"
+    if kind == "missing":
+        return f"{source}: {where}: missing"
+    if kind == "extra_forbidden":
+        known = ", ".join(sorted(_MODELS[loc[:-1]].model_fields))
+        return f"{source}: {where}: unknown field (known: {known})"
+    if where in _SHAPES and kind in ("dict_type", "list_type", "model_type", "too_short"):
+        return f"{source}: {where} {_SHAPES[where]}, not {value!r}"
+    words = {"int_type": "must be a whole number", "number_type": "must be a number", "string_type": "must be a string",
+             "greater_than": f"must be above {(error.get('ctx') or {}).get('gt')}",
+             "greater_than_equal": f"must be at least {(error.get('ctx') or {}).get('ge')}"}.get(kind, error["msg"])
+    return f"{source}: {where} {words}, not {value!r}"
 
 
 def parse_scenario(data: object, source: str = "<scenario>", profile_keys: list[str] | None = None) -> Scenario:
     """Check a scenario's data (as loaded from YAML); `profile_keys` (the platform's) checks the mix."""
-    def where(name: str) -> str:
-        return f"{source}: {name}"
-
     if not isinstance(data, dict):
         raise ScenarioError(f"{source}: a scenario is a mapping of fields, not {type(data).__name__}")
-    unknown = sorted(set(data) - _TOP)
-    if unknown:
-        raise ScenarioError(f"{where(unknown[0])}: unknown field (known: {', '.join(sorted(_TOP))})")
-    for required in ("users", "arrival_rate", "profiles", "time_limit_seconds", "gates"):
-        if required not in data:
-            raise ScenarioError(f"{where(required)}: missing")
-    users = int(_number(where("users"), data["users"], integer=True, minimum=1))
-    rate = _number(where("arrival_rate"), data["arrival_rate"], minimum=0, strict=True)
-    mix = data["profiles"]
-    if not isinstance(mix, dict) or not mix:
-        raise ScenarioError(f"{where('profiles')} must map profile keys to weights, not {mix!r}")
-    for key, weight in mix.items():
-        _number(where(f"profiles.{key}"), weight, minimum=0, strict=True)
-        if profile_keys is not None and key not in profile_keys:
-            raise ScenarioError(f"{where(f'profiles.{key}')}: no such profile (the platform has "
-                                f"{', '.join(profile_keys)})")
-    j = data.get("journey") or {}
-    if not isinstance(j, dict) or set(j) - {"code", "expect", "stay_seconds"}:
-        raise ScenarioError(f"{where('journey')} takes code, expect, stay_seconds; got {j!r}")
-    for text in ("code", "expect"):
-        if text in j and not isinstance(j[text], str):
-            raise ScenarioError(f"{where(f'journey.{text}')} must be a string, not {j[text]!r}")
-    journey = Journey(code=j.get("code", Journey.code), expect=j.get("expect", Journey.expect),
-                      stay_seconds=_number(where("journey.stay_seconds"), j.get("stay_seconds", Journey.stay_seconds)))
-    t = data.get("timeouts") or {}
-    if not isinstance(t, dict) or set(t) - set(_TIMEOUTS):
-        raise ScenarioError(f"{where('timeouts')} takes {', '.join(_TIMEOUTS)}; got {t!r}")
-    timeouts = {"http": 30.0, "spawn": 300.0, "kernel": 60.0, "stop": 120.0}
-    for k, v in t.items():
-        timeouts[k] = _number(where(f"timeouts.{k}"), v, minimum=0, strict=True)
-    limit = _number(where("time_limit_seconds"), data["time_limit_seconds"], minimum=0, strict=True)
-    interval = _number(where("sample_interval_seconds"), data.get("sample_interval_seconds", 5), minimum=0.5)
-    gates_in = data["gates"]
-    if not isinstance(gates_in, dict) or not gates_in:
-        raise ScenarioError(f"{where('gates')} must map gate names to limits, e.g. spawn_p95_seconds: 60")
-    gates = {}
-    for name, limit_value in gates_in.items():
-        if not (_GATE.match(str(name)) or name in OTHER_GATES):
-            raise ScenarioError(f"{where(f'gates.{name}')}: unknown gate (use failure_rate_percent, "
-                                f"host_memory_peak_percent or <phase>_<p50|p95|max>_seconds with phase one of "
-                                f"{', '.join(PHASES)})")
-        gates[name] = _number(where(f"gates.{name}"), limit_value, minimum=0)
-    steps = data.get("steps") or []
-    if not isinstance(steps, list):
-        raise ScenarioError(f"{where('steps')} must be a list of user counts, not {steps!r}")
-    for i, s in enumerate(steps):
-        _number(where(f"steps[{i}]"), s, integer=True, minimum=1)
-    if steps != sorted(set(steps)):
-        raise ScenarioError(f"{where('steps')} must rise strictly, not {steps!r}")
-    hvc = data.get("hub_vs_client") or {}
-    if not isinstance(hvc, dict) or set(hvc) - {"max_mean_gap_seconds"}:
-        raise ScenarioError(f"{where('hub_vs_client')} takes max_mean_gap_seconds; got {hvc!r}")
-    gap = _number(where("hub_vs_client.max_mean_gap_seconds"), hvc.get("max_mean_gap_seconds", 5))
-    name = data.get("name", Path(source).stem)
-    if not isinstance(name, str):
-        raise ScenarioError(f"{where('name')} must be a string, not {name!r}")
-    return Scenario(name=name, users=users, arrival_rate=rate, profiles=dict(mix), journey=journey,
-                    timeouts=timeouts, time_limit_seconds=limit, sample_interval_seconds=interval, gates=gates,
-                    max_mean_gap_seconds=gap, steps=list(steps), source=source)
+    try:
+        s = _ScenarioFile.model_validate(data, context={"profile_keys": profile_keys})
+    except ValidationError as exc:
+        raise ScenarioError(_message(source, exc.errors())) from None
+    journey, timeouts = s.journey or _Journey(), s.timeouts or _Timeouts()
+    return Scenario(name=Path(source).stem if s.name is None else s.name, users=s.users, arrival_rate=s.arrival_rate,
+                    profiles=dict(s.profiles), journey=Journey(**journey.model_dump()), timeouts=timeouts.model_dump(),
+                    time_limit_seconds=s.time_limit_seconds, sample_interval_seconds=s.sample_interval_seconds,
+                    gates=dict(s.gates), max_mean_gap_seconds=(s.hub_vs_client or _HubVsClient()).max_mean_gap_seconds,
+                    steps=list(s.steps or []), source=source)
 
 
 def load_scenario(path: str | Path, profile_keys: list[str] | None = None) -> Scenario:

@@ -1,13 +1,13 @@
 """The benchmark's latest figures (benchmark.json in the report dir, written by `nox -s benchmark`), as the
-reports show them: issue 11's speed targets and where a spawn's time goes. See acceptance/benchmark.py."""
+reports show them: issue 18's speed targets and where a spawn's time goes. See acceptance/timing/benchmark.py."""
 from __future__ import annotations
 
 import json
 from pathlib import Path
 from typing import Any
 
-from acceptance.run_timing import fmt_s
-from acceptance.spawn_timing import ROWS
+from acceptance.timing.run import fmt_s
+from acceptance.timing.spawn import ROWS
 
 BENCHMARK_FILE = "benchmark.json"
 

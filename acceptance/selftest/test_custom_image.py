@@ -1,4 +1,4 @@
-"""A custom image end to end, as a user makes one (README "Custom images"): the template copied into a scratch
+"""A custom image end to end, as a user makes one (docs/profiles.md#custom-images): the template copied into a scratch
 copy of the platform (stack/ and images/, as the mutation self-test makes one; PLATFORM_ROOT points the harness
 at it), a package from PyPI added to its requirements, the image built by images/build.py under a unique tag, a
 seventh profile registered in stack/profiles.yaml, an overlay written, and Phases 1 and 3 and Tests 2 and 8 run
@@ -28,7 +28,6 @@ from acceptance.settings import ROOT
 
 PACKAGE, REQUIREMENT = "polars", "polars==1.44.2"    # a real package from PyPI, with wheels for Python 3.11
 BROKEN_REQUIREMENT = "polars=1.44.2"                  # a typo a user makes: not a requirement uv can parse
-RUN_ID = uuid.uuid4().hex[:6]
 STAGE_LABEL = "org.jupyterhub.platform.install-stage-of"   # the template's install stage (left untagged)
 
 
@@ -145,11 +144,17 @@ def tail(path: Path, lines: int = 15) -> str:
 # --- the custom image, as a user makes it
 
 @pytest.fixture(scope="module")
-def platform(tmp_path_factory):
+def run_id() -> str:
+    """This self-test's id, in the names of the images and profiles it makes."""
+    return uuid.uuid4().hex[:6]
+
+
+@pytest.fixture(scope="module")
+def platform(tmp_path_factory, run_id):
     """The user's platform with a seventh profile on a custom image with polars, built."""
     platform = Platform.copy(tmp_path_factory.mktemp("custom-image"))
     try:
-        platform.add(Custom(f"selftest-polars-{RUN_ID}", f"Polars Lab {RUN_ID} - 2 CPU / 4GB", REQUIREMENT,
+        platform.add(Custom(f"selftest-polars-{run_id}", f"Polars Lab {run_id} - 2 CPU / 4GB", REQUIREMENT,
                             "polars-lab"))
         platform.first_build = platform.build()
         yield platform
@@ -188,10 +193,10 @@ def test_a_custom_image_from_the_template_is_offered_lands_has_its_limits_and_im
 # image built before stays), and an eighth profile on a template copy without the package
 
 @pytest.fixture(scope="module")
-def breakages(platform, tmp_path_factory):
+def breakages(platform, tmp_path_factory, run_id):
     edited = platform.customs[0]
     platform.require(edited, BROKEN_REQUIREMENT)
-    platform.add(Custom(f"selftest-nopolars-{RUN_ID}", f"No Polars {RUN_ID} - 1 CPU / 2GB", None, "no-polars", 1,
+    platform.add(Custom(f"selftest-nopolars-{run_id}", f"No Polars {run_id} - 1 CPU / 2GB", None, "no-polars", 1,
                         "2G"))
     returncode, _ = platform.build()
     outdir = tmp_path_factory.mktemp("breakages-report")

@@ -21,13 +21,13 @@ import yaml
 from docker.errors import NotFound
 from dockerspawner import DockerSpawner
 
-from acceptance.expected import current
-from acceptance.fixtures import Accounts
-from acceptance.hub_api import HubAPI, HubSession
-from acceptance.polling import wait_for
-from acceptance.servers import Servers, read_offered_profiles
+from acceptance.client.accounts import Accounts
+from acceptance.client.hub_api import HubAPI, HubSession
+from acceptance.client.polling import wait_for
+from acceptance.client.servers import Servers, read_offered_profiles
+from acceptance.deployments.compose import StackRun
+from acceptance.deployments.own import free_port
 from acceptance.settings import HARNESS_STACK_ENV, ROOT, STACK_DIR, Timeouts
-from acceptance.stack import StackRun, free_port
 from images.build import HUB_IMAGE
 
 STEPS = os.environ.get("VERIFY_SELFTEST_STEPS", "p3 or t6 or t7 or r1 or r2")
@@ -44,22 +44,23 @@ class DefaultStack(StackRun):
         self.env.update(COMPOSE_PROJECT_NAME=self.project, NAME_PREFIX="")
         for key in HARNESS_STACK_ENV:          # the platform's own defaults, as a user has them
             self.env.pop(key)
-        (Path(self._env_dir.name) / "stack.env").write_text("".join(f"{k}={v}\n" for k, v in self.env.items()))
+        self.write_env_file()
 
     def up_again(self, **env: str) -> None:
         """`docker compose up -d` with changed settings: the hub is recreated, user servers keep running."""
         self.env.update(env)
-        (Path(self._env_dir.name) / "stack.env").write_text("".join(f"{k}={v}\n" for k, v in self.env.items()))
-        subprocess.run([*self.compose.compose_command_property, "up", "-d"], cwd=STACK_DIR, check=True,
-                       capture_output=True)
+        self.write_env_file()
+        self.compose_run("up", "-d")
         self.wait_until_ready()
 
     def everything(self) -> list[str]:
-        """Every container, volume and network of this deployment (default names)."""
+        """Every container, volume and network of this deployment (default names): the volumes compose made for
+        the project (by its label: named ones such as jupyterhub-logs too) and the users' homes."""
         client = self.docker
         return ([f"container {c.name}" for c in self.containers()]
-                + [f"volume {v.name}" for v in client.volumes.list() if v.name.startswith(("jhub-docker_",
-                                                                                         "jupyterhub-user-"))]
+                + [f"volume {v.name}" for v in client.volumes.list()
+                   if v.name.startswith(("jhub-docker_", "jupyterhub-user-"))
+                   or (v.attrs.get("Labels") or {}).get("com.docker.compose.project") == self.project]
                 + [f"network {n.name}" for n in client.networks.list() if n.name == "jupyterhub-net"])
 
     def remove_everything(self) -> None:
@@ -88,13 +89,13 @@ def deployment():
 
 
 @pytest.fixture(scope="module")
-def resident(deployment):
+def resident(deployment, expected):
     """The site's admin, and a resident with a running server and a file in their home."""
     admin_password, password = Accounts.new_password(), Accounts.new_password()
     with HubSession(deployment.hub_url) as session:
-        assert session.signup(current().admin, admin_password).ok
-        session.login(current().admin, admin_password)
-        admin_token = session.create_token(current().admin, "site admin")
+        assert session.signup(expected.admin, admin_password).ok
+        session.login(expected.admin, admin_password)
+        admin_token = session.create_token(expected.admin, "site admin")
         admin_api = HubAPI(deployment.hub_url, admin_token)
     with HubSession(deployment.hub_url) as session:
         assert session.signup(RESIDENT, password).ok
@@ -102,11 +103,11 @@ def resident(deployment):
         own = HubAPI(deployment.hub_url, session.create_token(RESIDENT, "resident"))
     offered = read_offered_profiles(deployment.hub_url, RESIDENT, password, admin_api)
     servers = Servers(own, deployment, offered, admin_api)
-    server = servers.start(RESIDENT, "", current().profiles[0])
+    server = servers.start(RESIDENT, "", expected.profiles[0])
     servers.write_home_file(RESIDENT, "", FILE, CONTENT)
-    yield {"admin": (current().admin, admin_password), "api": admin_api, "token": admin_token, "servers": servers,
+    yield {"admin": (expected.admin, admin_password), "api": admin_api, "token": admin_token, "servers": servers,
            "server": server,
-           "tokens": len(admin_api.get(f"/users/{current().admin}/tokens")["api_tokens"])}
+           "tokens": len(admin_api.get(f"/users/{expected.admin}/tokens")["api_tokens"])}
     admin_api.close()
     own.close()
 
@@ -130,7 +131,8 @@ def run_verify(url: str, admin: tuple[str, str] | None, tmp_path: Path, *args: s
     return report
 
 
-def test_a_verify_run_leaves_the_residents_things_untouched_and_nothing_of_its_own(deployment, resident, tmp_path):
+def test_a_verify_run_leaves_the_residents_things_untouched_and_nothing_of_its_own(deployment, resident, expected,
+                                                                                    tmp_path):
     api, servers, before = resident["api"], resident["servers"], resident["server"]
     report = run_verify(deployment.hub_url, resident["admin"], tmp_path, *([] if STEPS == "all" else ["-m", STEPS]))
     steps = {s["id"]: s for s in report["steps"]}
@@ -149,11 +151,11 @@ def test_a_verify_run_leaves_the_residents_things_untouched_and_nothing_of_its_o
     # nothing of the run's: no user, container, volume or token
     prefix = report["info"]["Users made by this run"].split()[1].rstrip("*,")
     users = [u["name"] for u in api.get("/users")]
-    assert set(users) == {current().admin, RESIDENT}, f"users after the run: {users}"
+    assert set(users) == {expected.admin, RESIDENT}, f"users after the run: {users}"
     escaped = DockerSpawner._escape(prefix)
     left = [i for i in deployment.everything() if escaped in i or prefix in i]
     assert not left, f"the verify run ({prefix}) left {left}"
-    assert len(api.get(f"/users/{current().admin}/tokens")["api_tokens"]) == resident["tokens"], \
+    assert len(api.get(f"/users/{expected.admin}/tokens")["api_tokens"]) == resident["tokens"], \
         "the run left a token of the admin's"
 
 

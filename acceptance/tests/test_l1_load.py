@@ -13,26 +13,25 @@ from pathlib import Path
 import pytest
 from dockerspawner import DockerSpawner
 
-from acceptance import mode
 from acceptance.load.scenario import load_scenario
-from acceptance.report.plugin import get_collector
+from acceptance.report.collect import get_collector
 
 pytestmark = [pytest.mark.l1, pytest.mark.load, pytest.mark.disruptive]
 CLEANUP_MARGIN = 600   # seconds beyond the scenario's own limits: its clean-up stops and deletes what it made
 
 
 @pytest.fixture(scope="module")
-def load_run(stack, admin_api, request) -> dict:
+def load_run(stack, mode, admin_api, request) -> dict:
     """Runs the load stage once and returns load.json (the records, gates, hub view and clean-up)."""
-    scenario = load_scenario(mode.current.load)
+    scenario = load_scenario(mode.load)
     steps = len(scenario.steps) if scenario.steps else 1
     report_dir = get_collector(request.config).outdir / "load"
-    command = [sys.executable, "-m", "acceptance.load", "--scenario", str(mode.current.load),
+    command = [sys.executable, "-m", "acceptance.load", "--scenario", str(mode.load),
                "--hub-url", stack.hub_url, "--report-dir", str(report_dir)]
-    if mode.current.docker:   # the deployment's engine is ours: sample its containers, remove the run's volumes
+    if mode.docker:   # the deployment's engine is ours: sample its containers, remove the run's volumes
         command.append("--docker-host")
-    if mode.current.ca_bundle:
-        command += ["--ca-bundle", mode.current.ca_bundle]
+    if stack.ca_bundle:
+        command += ["--ca-bundle", str(stack.ca_bundle)]
     env = {**os.environ, "JUPYTERHUB_ADMIN_TOKEN": admin_api.token}
     limit = scenario.time_limit_seconds * steps + CLEANUP_MARGIN
     try:
@@ -85,7 +84,7 @@ def test_the_hubs_own_metrics_agree_with_what_the_users_measured(load_run, evide
         assert hub == client, f"{run['users']} users: the hub counted {hub} successful spawns, the users {client}"
 
 
-def test_the_load_leaves_no_user_server_or_volume(load_run, admin_api, stack, expected, evidence):
+def test_the_load_leaves_no_user_server_or_volume(load_run, admin_api, stack, mode, expected, evidence):
     """After the load, none of its users, servers or home volumes is left on the deployment."""
     names = [r["user"] for run in load_run["runs"] for r in run["records"]]
     left = [n for n in names if admin_api.http.get(f"/hub/api/users/{n}").status_code != 404]
@@ -95,7 +94,7 @@ def test_the_load_leaves_no_user_server_or_volume(load_run, admin_api, stack, ex
         evidence.fact(f"clean-up {n}", line)
     assert not left, f"users left by the load: {left[:10]}"
     assert not problems, f"the load's clean-up: {problems}"
-    if mode.current.docker:
+    if mode.docker:
         homes = {expected.name("home_volume", prefix=stack.prefix, username=DockerSpawner._escape(n)) for n in names}
         volumes = [v.name for v in stack.docker.volumes.list() if v.name in homes]
         assert not volumes, f"home volumes left by the load: {volumes[:10]}"

@@ -7,14 +7,22 @@ import os
 import pytest
 from docker.errors import ImageNotFound
 
-from acceptance.expected import current
-from acceptance.images_info import image_size, over_bounds, shared_size
-from acceptance.report.plugin import get_collector
+from acceptance import probes
+from acceptance.deployments.images_info import image_size, over_bounds, shared_size
+from acceptance.report.collect import get_collector
+from acceptance.run_state import expected_state
 from acceptance.settings import IMAGE_SIZE_TARGETS, IMAGES_DIR, IMAGES_TOGETHER_TARGET, PROFILES_FILE
 from images.build import HUB_IMAGE, INPUTS_LABEL, image_specs, inputs_hash
 
 pytestmark = pytest.mark.p1
-IMAGES = current().images
+
+
+def pytest_generate_tests(metafunc):
+    """`tag`: each single-user image of the run's expected state (and, for the build check, the hub's)."""
+    if "tag" in metafunc.fixturenames:
+        images = expected_state(metafunc.config).images
+        metafunc.parametrize("tag", [*images, HUB_IMAGE] if metafunc.function is test_image_is_built_from_this_checkout
+                             else images)
 
 
 def build_failures() -> dict[str, str]:
@@ -30,7 +38,6 @@ def build_failures() -> dict[str, str]:
 
 
 @pytest.mark.own_stack
-@pytest.mark.parametrize("tag", [*IMAGES, HUB_IMAGE])
 def test_image_is_built_from_this_checkout(stack, tag, evidence):
     """The image exists, this run's build of it succeeded, and its build-inputs label matches the checkout
     (a stale image fails)."""
@@ -55,15 +62,15 @@ def test_image_sizes_are_recorded(stack, expected, evidence, request):
     """The three single-user images' sizes, recorded against the specification's and the project's targets; each
     no larger than the specification's measured size (the expected state's `image_sizes`)."""
     client = stack.require_docker("the images on the deployment's host")
-    spec_sizes, bounds = expected.image_sizes, expected.image_max_bytes
+    images, spec_sizes, bounds = expected.images, expected.image_sizes, expected.image_max_bytes
     rows, sizes = [], {}
-    for tag in IMAGES:
+    for tag in images:
         size = sizes[tag] = image_size(client, tag)
         rows.append({"name": tag.split("/")[-1].split(":")[0], "tag": tag, "size_bytes": size,
                      "spec_size": spec_sizes.get(tag, ""), "target_bytes": IMAGE_SIZE_TARGETS.get(tag)})
         evidence.fact(tag, f"{size / 1e9:.2f} GB (specification: {spec_sizes.get(tag, '-')})")
-    together = shared_size(client, IMAGES)
-    spec_together = f"{sum(bounds.get(tag, 0) for tag in IMAGES) / 1e9:.2f}GB" if set(IMAGES) <= set(bounds) else ""
+    together = shared_size(client, images)
+    spec_together = f"{sum(bounds.get(tag, 0) for tag in images) / 1e9:.2f}GB" if set(images) <= set(bounds) else ""
     rows.append({"name": "three single-user images, shared layers once", "tag": "", "size_bytes": together,
                  "spec_size": spec_together, "target_bytes": IMAGES_TOGETHER_TARGET})
     hub = image_size(client, HUB_IMAGE)
@@ -75,13 +82,6 @@ def test_image_sizes_are_recorded(stack, expected, evidence, request):
     assert not problems, "; ".join(problems)
 
 
-VERSION_PROBE = (
-    "id -u; uv --version; jupyterhub-singleuser --version; jupyter lab --version; marimo --version; "
-    "if command -v code-server >/dev/null; then code-server --version | head -n1; else echo -; fi"
-)
-
-
-@pytest.mark.parametrize("tag", IMAGES)
 def test_single_user_image_runs_jupyterhub_singleuser_as_nebula(stack, expected, tag, evidence, request):
     """Each single-user image runs jupyterhub-singleuser as nebula (uid 1000) in /home/nebula."""
     image = stack.require_docker("the images on the deployment's host").images.get(tag)
@@ -89,7 +89,7 @@ def test_single_user_image_runs_jupyterhub_singleuser_as_nebula(stack, expected,
     home = expected.users["home"]
     assert config["WorkingDir"] == home, f"{tag} starts in {config['WorkingDir']!r}, expected {home}"
     assert config["Cmd"] == ["jupyterhub-singleuser"], f"{tag} command is {config['Cmd']}"
-    out = stack.docker.containers.run(tag, ["sh", "-c", VERSION_PROBE], entrypoint=[], remove=True,
+    out = stack.docker.containers.run(tag, ["sh", "-c", probes.shell("image_versions")], entrypoint=[], remove=True,
                                       network_mode="none", name=stack.scratch_name(f"probe-{tag.split('/')[-1][:20]}")
                                       .replace(":", "-")).decode()
     uid, uv, singleuser, lab, marimo, code_server = out.strip().splitlines()

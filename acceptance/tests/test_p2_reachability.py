@@ -2,7 +2,7 @@
 without credentials (a --read-only verify run makes these checks and nothing else of Phase 2)."""
 import pytest
 
-from acceptance.hub_api import HubSession
+from acceptance.client.hub_api import HubSession
 from acceptance.tests.test_p4_auth import version_tuple
 
 pytestmark = [pytest.mark.p2, pytest.mark.read_only]
@@ -10,7 +10,7 @@ pytestmark = [pytest.mark.p2, pytest.mark.read_only]
 
 def test_the_hub_answers_its_health_check_and_api(stack, expected, evidence):
     """/hub/health answers 200 and /hub/api/ names a JupyterHub at least as new as the specification needs."""
-    with HubSession(stack.hub_url) as session:
+    with HubSession(stack.hub_url, stack.ca_bundle) as session:
         health = session.http.get(expected.data["http"]["health"])
         api = session.http.get("/hub/api/")
     evidence.fact("health", f"HTTP {health.status_code}")

@@ -5,10 +5,11 @@ import socket
 import httpx
 import pytest
 
-from acceptance.hub_api import tls_verify
-from acceptance.pages import HomePage
+from acceptance import probes
+from acceptance.client.hub_api import tls_verify
+from acceptance.client.pages import HomePage
+from acceptance.deployments.compose import StackError, StackRun
 from acceptance.settings import Timeouts
-from acceptance.stack import StackError, StackRun
 
 pytestmark = pytest.mark.p2
 
@@ -19,7 +20,7 @@ def names(expected, stack, key: str) -> str:
 
 def listening(stack, port: int) -> list[str]:
     """Addresses the hub container listens on for TCP `port` (from /proc/net/tcp{,6})."""
-    out = stack.hub_exec("sh", "-c", "cat /proc/net/tcp /proc/net/tcp6 2>/dev/null")
+    out = stack.hub_exec("sh", "-c", probes.shell("tcp_sockets"))
     found = []
     for line in out.splitlines()[1:]:
         parts = line.split()
@@ -95,7 +96,8 @@ def test_hub_api_and_proxy_listen_where_the_specification_says(stack, expected, 
     evidence.text("hub start-up log", "\n".join(startup)[:5000])
     missing = [w for w in wanted if w not in log]
     assert not missing, f"the hub log lacks: {missing}"
-    assert httpx.get(f"{stack.hub_url}/hub/health", timeout=Timeouts.http, verify=tls_verify()).status_code == 200
+    health = httpx.get(f"{stack.hub_url}/hub/health", timeout=Timeouts.http, verify=tls_verify(stack.ca_bundle))
+    assert health.status_code == 200
 
 
 def test_the_spawner_is_profiles_spawner(stack, admin_api, expected, evidence):

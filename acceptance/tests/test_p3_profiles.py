@@ -3,10 +3,10 @@ overlay's, --expect-extra), and each, started, runs its image with its CPU and m
 and its Python imports what the expected state lists for it."""
 import pytest
 
-from acceptance.expected import current
+from acceptance.tests.flows import parametrize_over_profiles
 
 pytestmark = pytest.mark.p3
-PROFILES = current().profiles
+pytest_generate_tests = parametrize_over_profiles   # `profile`: each expected profile
 
 
 def test_the_hub_offers_exactly_the_specified_profiles(offered_profiles, expected, evidence):
@@ -20,7 +20,6 @@ def test_the_hub_offers_exactly_the_specified_profiles(offered_profiles, expecte
                                            f"{unexpected}"
 
 
-@pytest.mark.parametrize("profile", PROFILES, ids=lambda p: p.id)
 def test_profile_lands_on_its_app(profile_survey, profile, evidence):
     """The profile's server lands on its path, where its app answers."""
     run = profile_survey[profile.name].require()
@@ -35,7 +34,6 @@ def test_profile_lands_on_its_app(profile_survey, profile, evidence):
     assert not wrong, f"{profile.name}: " + "; ".join(wrong)
 
 
-@pytest.mark.parametrize("profile", PROFILES, ids=lambda p: p.id)
 def test_profile_runs_its_image_with_its_limits(profile_survey, profile, expected, evidence):
     """The profile's server runs the specified image with its CPU and memory limits (docker inspect)."""
     run = profile_survey[profile.name].require(container=True)
@@ -60,7 +58,6 @@ def test_profile_runs_its_image_with_its_limits(profile_survey, profile, expecte
     assert not wrong, f"{profile.name}: " + "; ".join(wrong)
 
 
-@pytest.mark.parametrize("profile", PROFILES, ids=lambda p: p.id)
 def test_profile_python_imports_its_packages(profile_survey, profile, evidence):
     """In the profile's running server (docker exec, as its user, with its environment), the Python its kernel
     runs imports every module the expected state lists for the profile (an overlay's `imports`) and its PATH

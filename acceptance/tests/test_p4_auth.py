@@ -4,7 +4,7 @@ import secrets
 
 import pytest
 
-from acceptance.hub_api import HubSession
+from acceptance.client.hub_api import HubSession
 
 pytestmark = pytest.mark.p4
 
@@ -43,7 +43,7 @@ def test_signup_and_login_behave_as_the_auth_mode_says(stack, expected, run_user
     mode_name = expected.users["auth_mode"]
     mode = expected.auth_modes[mode_name]
     name, password = run_users.name("p4-newcomer"), random_password(16)
-    with HubSession(stack.hub_url) as session:
+    with HubSession(stack.hub_url, stack.ca_bundle) as session:
         signup = session.signup(name, password)
         logged_in = session.try_login(name, password)
     evidence.fact("auth mode (expected)", mode_name)
@@ -59,7 +59,7 @@ def test_passwords_need_the_minimum_length(stack, expected, run_users, evidence)
     """A password one character short of the minimum (8) is refused with a message naming it; one of exactly
     the minimum is accepted."""
     minimum = expected.users["minimum_password_length"]
-    with HubSession(stack.hub_url) as session:
+    with HubSession(stack.hub_url, stack.ca_bundle) as session:
         short = session.signup(run_users.name("p4-short"), random_password(minimum - 1))
         exact = session.signup(run_users.name("p4-exact"), random_password(minimum))
     evidence.fact(f"{minimum - 1} characters", short.message)
@@ -73,7 +73,7 @@ def test_passwords_need_the_minimum_length(stack, expected, run_users, evidence)
 @pytest.mark.read_only
 def test_signup_and_login_pages_are_served(stack):
     """/hub/signup is served (self-signup on) and /hub/login uses NativeAuthenticator's form."""
-    with HubSession(stack.hub_url) as session:
+    with HubSession(stack.hub_url, stack.ca_bundle) as session:
         signup, login = session.http.get("/hub/signup"), session.http.get("/hub/login")
     assert signup.status_code == 200 and 'id="signup_submit"' in signup.text
     assert login.status_code == 200 and 'id="login_submit"' in login.text

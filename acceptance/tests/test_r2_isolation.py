@@ -1,12 +1,15 @@
 """Security 2: Isolation - one user cannot reach another's server, files or API, a non-admin
 cannot use the admin panel or API, user containers are unprivileged and cannot reach Docker or
 the hub's state, and only the proxy is published, on 127.0.0.1."""
+import json
+
 import pytest
 from playwright.sync_api import expect
 
-from acceptance.fixtures import hub_user
-from acceptance.pages import LoginPage
-from acceptance.stack import compose_config
+from acceptance import probes
+from acceptance.client.accounts import hub_user
+from acceptance.client.pages import LoginPage
+from acceptance.deployments.compose import compose_config
 
 pytestmark = pytest.mark.r2
 SECRET_FILE, SECRET = "alice-private.txt", "alice's private numbers: 4 8 15 16 23 42"
@@ -15,13 +18,13 @@ HUB_STATE_FILES = ("jupyterhub.sqlite", "jupyterhub_cookie_secret", "proxy_auth_
 
 @pytest.fixture(scope="session")
 def alice(stack, run_users, admin_api):
-    with hub_user(stack.hub_url, run_users.name("alice"), approver=admin_api) as user:
+    with hub_user(stack.hub_url, run_users.name("alice"), approver=admin_api, ca_bundle=stack.ca_bundle) as user:
         yield user
 
 
 @pytest.fixture(scope="session")
 def bob(stack, run_users, admin_api):
-    with hub_user(stack.hub_url, run_users.name("bob"), approver=admin_api) as user:
+    with hub_user(stack.hub_url, run_users.name("bob"), approver=admin_api, ca_bundle=stack.ca_bundle) as user:
         yield user
 
 
@@ -122,22 +125,8 @@ def test_user_containers_are_unprivileged_without_docker_or_hub_state(stack, ali
 
     [network] = container.attrs["NetworkSettings"]["Networks"].values()
     gateway = network["Gateway"]
-    probe = (
-        "import os, socket, sys\n"
-        "status = dict(l.split(':\\t', 1) for l in open('/proc/self/status').read().splitlines() if ':\\t' in l)\n"
-        "print('uid =', os.getuid())\n"
-        "print('NoNewPrivs =', status['NoNewPrivs'].strip())\n"
-        "print('CapEff =', status['CapEff'].strip())\n"
-        "print('docker.sock =', any(os.path.exists(p) for p in ('/var/run/docker.sock', '/run/docker.sock')))\n"
-        "print('DOCKER_HOST =', bool(os.environ.get('DOCKER_HOST')))\n"
-        "for host in sys.argv[1:]:\n"
-        "    for port in (2375, 2376):\n"
-        "        s = socket.socket(); s.settimeout(3)\n"
-        "        print(f'tcp {host}:{port} =', s.connect_ex((host, port)) == 0); s.close()\n"
-        f"found = [os.path.join(d, f) for d, _, fs in os.walk('/') for f in fs if f in {HUB_STATE_FILES!r}]\n"
-        "print('hub state files =', found)\n"
-    )
-    result = container.exec_run(["python3", "-c", probe, gateway, "hub"])
+    result = container.exec_run(["python3", "-c", probes.source("isolation"), json.dumps(HUB_STATE_FILES),
+                                 gateway, "hub"])
     out = result.output.decode()
     evidence.text("inside the container", out)
     assert result.exit_code == 0, out

@@ -7,8 +7,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from acceptance import mode
-from acceptance.hub_api import HubSession, headers_not_matching
+from acceptance.client.hub_api import HubSession, headers_not_matching
 
 pytestmark = [pytest.mark.r2, pytest.mark.read_only]
 
@@ -18,7 +17,7 @@ def test_the_login_page_sends_the_security_headers(stack, expected, evidence):
     wanted = dict(expected.data["http"]["security_headers"])
     if stack.hub_url.startswith("https://"):
         wanted.update(expected.data["http"]["https_security_headers"])
-    with HubSession(stack.hub_url) as session:
+    with HubSession(stack.hub_url, stack.ca_bundle) as session:
         response = session.http.get("/hub/login")
     for header in wanted:
         evidence.fact(header, response.headers.get(header))
@@ -31,7 +30,7 @@ def test_the_tls_certificate_is_valid_and_not_about_to_expire(stack, expected, e
     """The hub's certificate verifies (system CAs or --ca-bundle) for its host name and is valid for at
     least 14 more days."""
     url = urlparse(stack.hub_url)
-    context = ssl.create_default_context(cafile=mode.current.ca_bundle)
+    context = ssl.create_default_context(cafile=stack.ca_bundle)
     with socket.create_connection((url.hostname, url.port or 443), timeout=10) as raw, \
             context.wrap_socket(raw, server_hostname=url.hostname) as tls:
         cert = tls.getpeercert()

@@ -7,16 +7,15 @@ import time
 import httpx
 import pytest
 
-from acceptance.expected import current
-from acceptance.fixtures import another_stack, hub_user
-from acceptance.hub_api import HubSession
-from acceptance.pages import HomePage, LoginPage
-from acceptance.polling import wait_for
-from acceptance.servers import Servers, read_offered_profiles
+from acceptance.client.accounts import hub_user
+from acceptance.client.hub_api import HubSession
+from acceptance.client.pages import HomePage, LoginPage
+from acceptance.client.polling import wait_for
+from acceptance.client.servers import Servers, read_offered_profiles
 from acceptance.settings import Timeouts
+from acceptance.tests.flows import another_stack
 
 pytestmark = pytest.mark.r3
-LAB = current().profiles[0]
 # a profile the harness adds to a second stack's profile file: its image does not exist
 MISSING = {"key": "missing-image", "name": "Missing image - 1 CPU / 1GB", "image": "local/no-such-image:latest",
            "cpus": 1, "memory": "1G", "default_url": "/lab", "app": "lab"}
@@ -24,7 +23,7 @@ MISSING = {"key": "missing-image", "name": "Missing image - 1 CPU / 1GB", "image
 
 @pytest.fixture(scope="session")
 def carol(stack, run_users, admin_api):
-    with hub_user(stack.hub_url, run_users.name("carol"), approver=admin_api) as user:
+    with hub_user(stack.hub_url, run_users.name("carol"), approver=admin_api, ca_bundle=stack.ca_bundle) as user:
         yield user
 
 
@@ -54,12 +53,12 @@ def kept(servers: Servers, before) -> bool:
 @pytest.mark.disruptive
 @pytest.mark.swarm   # also on the swarm stack: a hub service restarted keeps its servers
 def test_servers_sessions_and_files_survive_a_hub_restart(stack, servers, checklist_user, carol, carols_servers, page,
-                                                           tally, evidence):
+                                                           tally, evidence, first_profile):
     """The hub restarts while two users' servers run: the servers keep running (same containers), the
     hub re-attaches, the user's browser session still works, no file is lost."""
     me = checklist_user[0]
-    running = {(me, "r3-restart"): servers.start(me, "r3-restart", LAB),
-               (carol.name, ""): carols_servers.start(carol.name, "", LAB)}
+    running = {(me, "r3-restart"): servers.start(me, "r3-restart", first_profile),
+               (carol.name, ""): carols_servers.start(carol.name, "", first_profile)}
     files = {key: (f"before-restart-{key[0]}.txt", f"{key[0]} wrote this before the hub restart")
              for key in running}
     for (user, name), (filename, content) in files.items():
@@ -88,12 +87,12 @@ def test_servers_sessions_and_files_survive_a_hub_restart(stack, servers, checkl
 
 
 def test_a_killed_user_container_is_noticed_and_restarts_with_files_intact(stack, carol, carols_servers, tally,
-                                                                          evidence):
+                                                                          evidence, first_profile):
     """Carol's container killed from outside: the hub notices (its poll), Carol starts her server again,
     her files are intact."""
     me = carol.name
     stack.require_docker("killing Carol's container")
-    server = carols_servers.start(me, "", LAB)
+    server = carols_servers.start(me, "", first_profile)
     carols_servers.write_home_file(me, "", "before-kill.txt", "still here")
     server.container.kill()
     killed_at = time.monotonic()
@@ -102,7 +101,7 @@ def test_a_killed_user_container_is_noticed_and_restarts_with_files_intact(stack
              what="the hub to notice Carol's killed server")
     evidence.fact("noticed", f"the hub dropped the server {time.monotonic() - killed_at:.0f} s after the kill")
     carols_servers.wait_stopped_and_removed(me, "")
-    again = carols_servers.start(me, "", LAB)
+    again = carols_servers.start(me, "", first_profile)
     assert again.container.id != server.container.id
     lost = int(carols_servers.home_file(me, "", "before-kill.txt") != "still here")
     tally("files lost", lost)
@@ -118,7 +117,7 @@ def scratch(request):
 
 @pytest.fixture(scope="session")
 def scratch_admin(scratch, expected):
-    with hub_user(scratch.hub_url, expected.admin) as user:
+    with hub_user(scratch.hub_url, expected.admin, ca_bundle=scratch.ca_bundle) as user:
         yield user
 
 
@@ -129,7 +128,7 @@ def scratch_servers(scratch, scratch_admin) -> Servers:
 
 @pytest.mark.disruptive
 def test_a_profile_with_a_missing_image_fails_clearly_and_others_still_start(scratch, scratch_admin, browser,
-                                                                             tally, evidence):
+                                                                             tally, evidence, first_profile):
     """Starting a profile whose image is missing shows a message naming the image in the browser; the hub
     stays healthy and another profile starts."""
     context = browser.new_context(base_url=scratch.hub_url + "/")
@@ -148,22 +147,23 @@ def test_a_profile_with_a_missing_image_fails_clearly_and_others_still_start(scr
     assert httpx.get(f"{scratch.hub_url}/hub/health", timeout=Timeouts.http).status_code == 200
     servers = scratch_servers(scratch, scratch_admin)
     try:
-        other = servers.start(scratch_admin.name, "", LAB)
-        evidence.fact("then", f"{LAB.name} started in {other.spawn_seconds:.1f} s")
+        other = servers.start(scratch_admin.name, "", first_profile)
+        evidence.fact("then", f"{first_profile.name} started in {other.spawn_seconds:.1f} s")
     finally:
         servers.stop_all_started()
 
 
 @pytest.mark.disruptive
-def test_compose_down_and_up_keeps_every_user_password_and_file(scratch, scratch_admin, tally, evidence):
+def test_compose_down_and_up_keeps_every_user_password_and_file(scratch, scratch_admin, tally, evidence,
+                                                                first_profile):
     """`docker compose down` then `up` (no -v), user servers stopped first: every account, password and
     file is still there."""
-    with hub_user(scratch.hub_url, "dave") as dave:
+    with hub_user(scratch.hub_url, "dave", ca_bundle=scratch.ca_bundle) as dave:
         passwords = {scratch_admin.name: scratch_admin.password, "dave": dave.password}
         servers = scratch_servers(scratch, scratch_admin)
         files = {}
         for user in passwords:
-            servers.start(user, "", LAB)
+            servers.start(user, "", first_profile)
             files[(user, "")] = (f"{user}-notes.txt", f"{user}'s notes before compose down")
             servers.write_home_file(user, "", *files[(user, "")])
             servers.stop(user, "")
@@ -176,11 +176,11 @@ def test_compose_down_and_up_keeps_every_user_password_and_file(scratch, scratch
         assert scratch.hub().id != hub_before, "compose up did not make a new hub container"
         assert scratch.native_accounts() == accounts_before, "accounts or passwords changed"
         for user, password in passwords.items():
-            with HubSession(scratch.hub_url) as session:
+            with HubSession(scratch.hub_url, scratch.ca_bundle) as session:
                 session.login(user, password)  # raises if the password no longer works
         try:
             for user in passwords:
-                servers.start(user, "", LAB)
+                servers.start(user, "", first_profile)
             lost = count_lost_files(servers, files)
         finally:
             servers.stop_all_started()

@@ -5,11 +5,12 @@ import time
 
 import pytest
 
-from acceptance.fixtures import another_stack, sign_up
-from acceptance.hub_api import HubSession
-from acceptance.pages import AuthorizePage, LoginPage, SignupPage
-from acceptance.polling import wait_for
-from acceptance.totp import totp
+from acceptance.client.accounts import sign_up
+from acceptance.client.hub_api import HubSession
+from acceptance.client.pages import AuthorizePage, LoginPage, SignupPage
+from acceptance.client.polling import wait_for
+from acceptance.client.totp import totp
+from acceptance.tests.flows import another_stack
 
 pytestmark = [pytest.mark.r4, pytest.mark.disruptive]  # a second stack
 LISTED, OTP_USER = "listed", "otpuser"
@@ -25,7 +26,7 @@ def production(request):
 
 @pytest.fixture(scope="session")
 def production_admin(production):
-    return "admin", sign_up(production.hub_url, "admin")
+    return "admin", sign_up(production.hub_url, "admin", ca_bundle=production.ca_bundle)
 
 
 @pytest.fixture
@@ -36,8 +37,9 @@ def on_production(browser, production):
     context.close()
 
 
-def login_result(hub_url: str, username: str, password: str, otp: str | None = None) -> tuple[bool, str]:
-    with HubSession(hub_url) as session:
+def login_result(hub, username: str, password: str, otp: str | None = None) -> tuple[bool, str]:
+    """Log in to the deployment `hub` over HTTP: (whether it was accepted, the hub's message)."""
+    with HubSession(hub.hub_url, hub.ca_bundle) as session:
         return session.login_attempt(username, password, otp)
 
 
@@ -60,11 +62,11 @@ def test_a_self_signup_can_log_in_only_while_the_admin_approves_it(production, p
         area = AuthorizePage(admin).open()
         area.authorize("newcomer")
         evidence.screenshot(admin, "approved at /hub/authorize")
-        assert login_result(production.hub_url, "newcomer", password)[0], "approved, but the login is refused"
+        assert login_result(production, "newcomer", password)[0], "approved, but the login is refused"
         area.unauthorize("newcomer")
     finally:
         admin.context.close()
-    accepted, again = login_result(production.hub_url, "newcomer", password)
+    accepted, again = login_result(production, "newcomer", password)
     tally("inputs tried", 2)
     evidence.fact("login after Unauthorize", again)
     assert not accepted and NOT_YET in again
@@ -73,14 +75,14 @@ def test_a_self_signup_can_log_in_only_while_the_admin_approves_it(production, p
 def test_only_listed_or_approved_users_get_in(production, production_admin, tally, evidence):
     """A listed user logs in right after signup; an unlisted, unapproved one and an unknown one are refused."""
     listed = "Listed-Passw0rd-5"
-    with HubSession(production.hub_url) as session:
+    with HubSession(production.hub_url, production.ca_bundle) as session:
         signup = session.signup(LISTED, listed)
     evidence.fact("listed user's signup says", signup.message)
     assert signup.ok and "approved in advance" in signup.message, f"listed user's signup: {signup.message!r}"
-    stranger = sign_up(production.hub_url, "stranger")
-    results = {LISTED: login_result(production.hub_url, LISTED, listed),
-               "stranger": login_result(production.hub_url, "stranger", stranger),
-               "unknown": login_result(production.hub_url, "unknown", "Whatever-Passw0rd")}
+    stranger = sign_up(production.hub_url, "stranger", ca_bundle=production.ca_bundle)
+    results = {LISTED: login_result(production, LISTED, listed),
+               "stranger": login_result(production, "stranger", stranger),
+               "unknown": login_result(production, "unknown", "Whatever-Passw0rd")}
     tally("inputs tried", 2)
     for user, (accepted, message) in results.items():
         evidence.fact(user, "logged in" if accepted else f"refused: {message}")

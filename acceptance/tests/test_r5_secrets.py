@@ -6,8 +6,9 @@ import subprocess
 
 import pytest
 
+from acceptance import probes
+from acceptance.deployments.compose import StackRun
 from acceptance.settings import ROOT, platform_profiles
-from acceptance.stack import StackRun
 from images.build import HUB_IMAGE
 
 pytestmark = pytest.mark.r5
@@ -48,11 +49,10 @@ def test_secrets_are_in_no_repository_file_image_or_container_setting(stack, evi
     assert not in_repo, f"secrets in the repository: {in_repo}"
 
     images = [HUB_IMAGE, *dict.fromkeys(p.image for p in platform_profiles())]
-    find = "find / -xdev \\( -name jupyterhub_cookie_secret -o -name proxy_auth_token \\) -print 2>/dev/null; true"
     found = {}
     for n, image in enumerate(images):
         env = " ".join(stack.docker.images.get(image).attrs["Config"].get("Env") or [])
-        out = stack.docker.containers.run(image, ["sh", "-c", find], entrypoint=[], remove=True,
+        out = stack.docker.containers.run(image, ["sh", "-c", probes.shell("secret_files")], entrypoint=[], remove=True,
                                           network_mode="none", name=stack.scratch_name(f"secret-scan-{n}")).decode()
         if out.strip() or any(v in env for v in values) or "CONFIGPROXY_AUTH_TOKEN" in env:
             found[image] = out.strip() or "in its environment"

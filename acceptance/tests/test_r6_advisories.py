@@ -15,10 +15,10 @@ from urllib.parse import quote, urljoin, urlsplit
 
 import pytest
 
-from acceptance.fixtures import hub_user
-from acceptance.hub_api import HubSession, headers_not_matching, websocket_handshake
-from acceptance.polling import WaitTimeout, wait_for
-from acceptance.servers import Servers
+from acceptance.client.accounts import hub_user
+from acceptance.client.hub_api import HubSession, headers_not_matching, websocket_handshake
+from acceptance.client.polling import WaitTimeout, wait_for
+from acceptance.client.servers import Servers
 from acceptance.settings import Timeouts
 
 pytestmark = pytest.mark.r6
@@ -32,7 +32,7 @@ TRACEBACK = re.compile(r"Traceback \(most recent call last\)|File \"/[^\"]+\.py\
 @pytest.fixture(scope="session")
 def mallory(stack, run_users, admin_api):
     """A user the advisories' attacks are made with and against (a session cookie and a token of her own)."""
-    with hub_user(stack.hub_url, run_users.name("mallory6"), approver=admin_api) as user:
+    with hub_user(stack.hub_url, run_users.name("mallory6"), approver=admin_api, ca_bundle=stack.ca_bundle) as user:
         yield user
 
 
@@ -107,7 +107,7 @@ def test_ghsa_3vff_hjqv_m7h8_next_never_redirects_off_the_hub(stack, mallory, ev
                               "with the hub's own host)")
     off_hub = {}
     for target in open_redirect_targets(stack.hub_url):
-        with HubSession(stack.hub_url) as fresh:
+        with HubSession(stack.hub_url, stack.ca_bundle) as fresh:
             after_login = fresh.post_login(mallory.name, mallory.password, next_url=target)
         logged_in = mallory.session.http.get("/hub/login", params={"next": target})
         for how, r in (("after login", after_login), ("logged in", logged_in)):
@@ -150,9 +150,9 @@ def test_ghsa_w3vc_fx9p_wp4v_proxied_apps_refuse_anonymous_websockets(stack, mal
                               "authentication")
     accepted = {}
     for app, path in proxied_apps.items():
-        owner = websocket_handshake(mallory.api.http, path)
-        with HubSession(stack.hub_url) as anonymous:
-            stranger = websocket_handshake(anonymous.http, path)
+        owner = websocket_handshake(mallory.api, path)
+        with HubSession(stack.hub_url, stack.ca_bundle) as anonymous:
+            stranger = websocket_handshake(anonymous, path)
         evidence.fact(f"{app} {path}", f"owner HTTP {owner.status_code}, anonymous HTTP {stranger.status_code}")
         assert owner.status_code == 101, f"{app}: the owner's websocket was not accepted (HTTP {owner.status_code})"
         if stranger.status_code == 101:
@@ -182,7 +182,7 @@ def test_ghsa_p43p_whwx_q52h_a_megabyte_username_does_not_flood_the_hub_log(stac
     limit = expected.data["advisories"]["failed_login_log_max_chars"]
     marker = "r6flood" + uuid.uuid4().hex[:8]   # within the first 16 characters, which the hub may keep
     since = int(time.time()) - 1
-    with HubSession(stack.hub_url) as session:
+    with HubSession(stack.hub_url, stack.ca_bundle) as session:
         accepted, message = session.login_attempt(marker + "a" * 1_000_000, "Not-The-Passw0rd")
     assert not accepted
     log = ""
@@ -213,8 +213,8 @@ def test_ghsa_c4gm_pwx9_9w8j_next_is_escaped_in_login_spawn_and_accept_share(sta
     code = made.json()["code"]
     spawn_probe = "r6nextprobe"
     unsafe = {}
-    with hub_user(stack.hub_url, run_users.name("guest6"), approver=admin_api) as guest, \
-            HubSession(stack.hub_url) as anonymous:
+    with hub_user(stack.hub_url, run_users.name("guest6"), approver=admin_api, ca_bundle=stack.ca_bundle) as guest, \
+            HubSession(stack.hub_url, stack.ca_bundle) as anonymous:
         try:
             for payload in NEXT_PAYLOADS:
                 pages = {
@@ -272,7 +272,7 @@ def test_csp_frame_ancestors_on_every_hub_page(stack, expected, evidence, reques
                               "JupyterHub 4.1 made 'none' the default)")
     wanted = {"Content-Security-Policy": expected.data["http"]["security_headers"]["Content-Security-Policy"]}
     paths = ["/hub/login", "/hub/signup", "/hub/r6-no-such-page"]
-    with HubSession(stack.hub_url) as session:
+    with HubSession(stack.hub_url, stack.ca_bundle) as session:
         responses = {path: session.http.get(path) for path in paths}
         if not request.config.getoption("--read-only", default=False):
             user = request.getfixturevalue("mallory")

@@ -1,8 +1,8 @@
-"""Reliability 8: Logging - every container's log goes to the stack's collector (images/logs/, README "Logs"), which
+"""Reliability 8: Logging - every container's log goes to the stack's collector (images/logs/, docs/logs.md), which
 keeps it after the container is gone, bounded by rotation, where only the admin reads it: the last lines of a
 server killed and removed, the hub's log across a re-created hub container, a flooding server's files within the
 bound, and no way for a user to read the files. On the compose and the production stack (the swarm stack has no
-collector: README "Logs")."""
+collector: docs/logs.md)."""
 from __future__ import annotations
 
 import json
@@ -12,16 +12,15 @@ import uuid
 import httpx
 import pytest
 
-from acceptance.deployment import StackError
-from acceptance.expected import current
-from acceptance.fixtures import hub_user
-from acceptance.hub_api import tls_verify
-from acceptance.polling import wait_for
-from acceptance.servers import Servers, read_offered_profiles
+from acceptance import probes
+from acceptance.client.accounts import hub_user
+from acceptance.client.hub_api import tls_verify
+from acceptance.client.polling import wait_for
+from acceptance.client.servers import Servers, read_offered_profiles
+from acceptance.deployments.deployment import StackError
 from acceptance.settings import HARNESS_STACK_ENV, Timeouts
 
 pytestmark = [pytest.mark.r8, pytest.mark.own_stack]
-LAB = current().profiles[0]
 LOG_VOLUME_TARGET = "/var/log/platform"   # the collector's files (images/logs/collector.py LOG_DIR)
 SIZES = {"k": 1024, "m": 1024 ** 2}
 # the bounds the harness gives its stacks (settings.HARNESS_STACK_ENV): what the flood must stay within
@@ -31,7 +30,7 @@ MAX_FILES = int(HARNESS_STACK_ENV["LOG_MAX_FILES"])
 
 @pytest.fixture(scope="session")
 def erin(stack, run_users, admin_api):
-    with hub_user(stack.hub_url, run_users.name("erin8"), approver=admin_api) as user:
+    with hub_user(stack.hub_url, run_users.name("erin8"), approver=admin_api, ca_bundle=stack.ca_bundle) as user:
         yield user
 
 
@@ -69,25 +68,23 @@ def collected(stack, name: str) -> str:
 
 def say(container, *lines: str) -> None:
     """Lines on the server's own output (its main process's stdout), as the server itself would log them."""
-    script = ("import sys\nwith open('/proc/1/fd/1', 'w') as out:\n"
-              "    out.write(''.join(line + '\\n' for line in sys.argv[1:]))\n")
-    result = container.exec_run(["python3", "-c", script, *lines])
+    result = container.exec_run(["python3", "-c", probes.source("say"), *lines])
     output = result.output.decode(errors="replace")
     assert result.exit_code == 0, f"could not write to the server's output: {output}"
 
 
 def short_name(stack, container_name: str) -> str:
-    """A container's name without the stack's prefix: as the README's admin command names it."""
+    """A container's name without the stack's prefix: as docs/logs.md's admin command names it."""
     return container_name.removeprefix(stack.prefix)
 
 
 @pytest.mark.disruptive
 def test_a_killed_and_removed_servers_last_lines_are_kept(stack, erin, erins_servers, collected_logs, tally,
-                                                          evidence):
+                                                          evidence, first_profile):
     """Erin's server writes its last lines and is killed; the hub notices and DockerSpawner removes the container
     (and Docker's log of it). The admin's command still shows those lines, by user and server name."""
     stack.require_docker("killing Erin's server")
-    server = erins_servers.start(erin.name, "r8-crash", LAB)
+    server = erins_servers.start(erin.name, "r8-crash", first_profile)
     name = server.container.name
     last = [f"r8 last words {uuid.uuid4().hex[:8]} ({i})" for i in range(3)]
     say(server.container, *last)
@@ -116,7 +113,7 @@ def test_a_killed_and_removed_servers_last_lines_are_kept(stack, erin, erins_ser
 
 def hub_marker(stack, marker: str) -> None:
     """A request the hub logs (404 with the path), through the stack's proxy."""
-    httpx.get(f"{stack.hub_url}/hub/{marker}", verify=tls_verify(), timeout=Timeouts.http)
+    httpx.get(f"{stack.hub_url}/hub/{marker}", verify=tls_verify(stack.ca_bundle), timeout=Timeouts.http)
 
 
 @pytest.mark.disruptive
@@ -154,19 +151,17 @@ def log_files(stack, name: str) -> dict[str, int]:
     return json.loads(result.output.decode() or "{}") if result.exit_code == 0 else {}
 
 
-def test_rotation_bounds_a_flooding_servers_log(stack, erin, erins_servers, collected_logs, tally, evidence):
+def test_rotation_bounds_a_flooding_servers_log(stack, erin, erins_servers, collected_logs, tally, evidence,
+                                                first_profile):
     """Erin's server prints twice the bound (the harness gives its stacks LOG_MAX_SIZE x LOG_MAX_FILES); the
     collector keeps its newest lines, in at most LOG_MAX_FILES files of at most LOG_MAX_SIZE each."""
     stack.require_docker("reading the collector's files")
-    server = erins_servers.start(erin.name, "r8-flood", LAB)
+    server = erins_servers.start(erin.name, "r8-flood", first_profile)
     name = short_name(stack, server.container.name)
     token = uuid.uuid4().hex[:8]
     line, lines = "x" * 1000, 2 * MAX_SIZE * MAX_FILES // 1000
-    script = ("import sys\nwith open('/proc/1/fd/1', 'w') as out:\n"
-              f"    for i in range({lines}):\n        out.write(f'r8 flood {{i:07d}} {line}\\n')\n"
-              f"    out.write('r8 flood end {token}\\n')\n")
     started = time.monotonic()
-    result = server.container.exec_run(["python3", "-c", script])
+    result = server.container.exec_run(["python3", "-c", probes.source("log_flood"), str(lines), line, token])
     assert result.exit_code == 0, result.output.decode(errors="replace")
     tally("inputs tried")
     wait_for(lambda: f"r8 flood end {token}" in collected(stack, name)[-200:], timeout=120,
@@ -183,7 +178,7 @@ def test_rotation_bounds_a_flooding_servers_log(stack, erin, erins_servers, coll
     assert "r8 flood 0000000 " not in collected(stack, name), "the oldest lines were not rotated out"
 
 
-def test_a_user_cannot_read_the_collected_logs(stack, erin, erins_servers, collected_logs, evidence):
+def test_a_user_cannot_read_the_collected_logs(stack, erin, erins_servers, collected_logs, evidence, first_profile):
     """Erin's server mounts no part of the collector's volume and sees none of it inside; the collector listens on the
     host's loopback only, which her server cannot connect to (neither as its own 127.0.0.1 nor through its network's
     gateway); and it serves nothing there but takes log lines."""
@@ -193,19 +188,13 @@ def test_a_user_cannot_read_the_collected_logs(stack, erin, erins_servers, colle
     assert volume is not None, f"the collector keeps no volume at {LOG_VOLUME_TARGET}: {logs.attrs['Mounts']}"
     address = dict(e.split("=", 1) for e in logs.attrs["Config"]["Env"]).get("LOG_ADDRESS", "")
     port = address.rsplit(":", 1)[-1]
-    server = erins_servers.start(erin.name, "r8-reader", LAB)
+    server = erins_servers.start(erin.name, "r8-reader", first_profile)
     container = server.container
     mounts = [(m.get("Name") or m["Source"], m["Destination"]) for m in container.attrs["Mounts"]
               if (volume.get("Name") and m.get("Name") == volume["Name"]) or m["Source"].startswith(volume["Source"])]
     gateways = sorted({n["Gateway"] for n in container.attrs["NetworkSettings"]["Networks"].values() if n["Gateway"]})
-    probe = ("import socket, sys\n"
-             "seen = [l.split()[3] + ' on ' + l.split()[4] for l in open('/proc/self/mountinfo') if sys.argv[1] in l]\n"
-             "print('mounted: ' + ('; '.join(seen) or 'none'))\n"
-             "for host in sys.argv[3:]:\n"
-             "    try:\n        socket.create_connection((host, int(sys.argv[2])), timeout=3).close()\n"
-             "        print(f'{host}:{sys.argv[2]} connected')\n"
-             "    except OSError as e:\n        print(f'{host}:{sys.argv[2]} {type(e).__name__}')\n")
-    inside = container.exec_run(["python3", "-c", probe, volume["Source"], port, "127.0.0.1", *gateways])
+    inside = container.exec_run(["python3", "-c", probes.source("log_reader"), volume["Source"], port, "127.0.0.1",
+                                 *gateways])
     report = inside.output.decode(errors="replace").strip().splitlines()
     evidence.fact("collector", f"volume {volume.get('Name')} at {LOG_VOLUME_TARGET}; listens on {address} "
                                f"(network mode {logs.attrs['HostConfig']['NetworkMode']})")

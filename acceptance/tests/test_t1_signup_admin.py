@@ -2,22 +2,21 @@
 import pytest
 from playwright.sync_api import expect
 
-from acceptance import mode
-from acceptance.fixtures import admin_password
-from acceptance.pages import HomePage, LoginPage, SignupPage
+from acceptance.client.accounts import admin_password
+from acceptance.client.pages import HomePage, LoginPage, SignupPage
 
 pytestmark = pytest.mark.t1
 
 
-def test_a_user_signs_up_and_logs_in(stack, accounts, expected, page, evidence, request):
+def test_a_user_signs_up_and_logs_in(stack, mode, accounts, expected, page, evidence, request):
     """Sign up at /hub/signup with an 8+ character password and log in: on the harness's own stack this is
     the admin account `admin`; on a deployment given by URL, a user the run makes (and deletes)."""
     # run_users only in a verify run: on the own stack it would sign the admin up over HTTP first
-    name = request.getfixturevalue("run_users").name("newcomer") if mode.current.verify else expected.admin
+    name = request.getfixturevalue("run_users").name("newcomer") if mode.verify else expected.admin
     password = accounts.new_password()
     message = SignupPage(page).open().sign_up(name, password)
     evidence.screenshot(page, "signup")
-    if mode.current.verify and "sent to the admin" in message:
+    if mode.verify and "sent to the admin" in message:
         request.getfixturevalue("admin_api").approve(name)   # production mode: the admin approves
     else:
         assert "signup was successful" in message, f"signup of {name} said: {message!r}"

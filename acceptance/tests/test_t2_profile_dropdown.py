@@ -1,7 +1,7 @@
 """Test 2: Profile Dropdown."""
 import pytest
 
-from acceptance.pages import HomePage
+from acceptance.client.pages import HomePage
 
 pytestmark = pytest.mark.t2
 

@@ -3,21 +3,19 @@ import secrets
 
 import pytest
 
-from acceptance.expected import current
-from acceptance.pages import VSCodePage
-from acceptance.polling import wait_for
+from acceptance.client.pages import VSCodePage
+from acceptance.client.polling import wait_for
 from acceptance.settings import Timeouts
 from acceptance.tests.flows import start_from_hub_home
 
 pytestmark = pytest.mark.t4
-VSCODE = current().checklist_profile("T4")
 SERVER = "vscode-test"
 
 
-def test_named_vscode_server_terminal_creates_a_file_in_home(user_page, checklist_user, servers, evidence):
+def test_named_vscode_server_terminal_creates_a_file_in_home(user_page, checklist_user, servers, expected, evidence):
     """Add server "vscode-test" with VS Code 2 CPU / 4GB: lands on /vscode/, a terminal there creates a file."""
     user = checklist_user[0]
-    start_from_hub_home(user_page, servers, VSCODE, user, SERVER)
+    start_from_hub_home(user_page, servers, expected.checklist_profile("T4"), user, SERVER)
     vscode = VSCodePage(user_page).wait_loaded()
     vscode.trust_workspace_if_asked()
     evidence.screenshot(user_page, "VS Code workbench")

@@ -4,21 +4,20 @@ import secrets
 import pytest
 from playwright.sync_api import expect
 
-from acceptance.expected import current
-from acceptance.pages import MarimoPage
-from acceptance.polling import wait_for
+from acceptance.client.pages import MarimoPage
+from acceptance.client.polling import wait_for
 from acceptance.settings import Timeouts
 from acceptance.tests.flows import start_from_hub_home
 
 pytestmark = pytest.mark.t5
-MARIMO = current().checklist_profile("T5")
 SERVER = "marimo-test"
 
 
-def test_named_marimo_server_runs_a_reactive_notebook_saved_in_home(user_page, checklist_user, servers, evidence):
+def test_named_marimo_server_runs_a_reactive_notebook_saved_in_home(user_page, checklist_user, servers, expected,
+                                                                    evidence):
     """Add server "marimo-test" with Marimo 1 CPU / 2GB: lands on /proxy/marimo/, a reactive notebook is saved."""
     user = checklist_user[0]
-    start_from_hub_home(user_page, servers, MARIMO, user, SERVER)
+    start_from_hub_home(user_page, servers, expected.checklist_profile("T5"), user, SERVER)
     marimo = MarimoPage(user_page).wait_home_loaded()
     evidence.screenshot(user_page, "marimo home")
 

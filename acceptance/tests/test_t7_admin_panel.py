@@ -2,8 +2,7 @@
 import pytest
 from playwright.sync_api import expect
 
-from acceptance import mode
-from acceptance.pages import AdminPage, LoginPage, SignupPage
+from acceptance.client.pages import AdminPage, LoginPage, SignupPage
 
 pytestmark = pytest.mark.t7
 @pytest.fixture(scope="session")
@@ -28,21 +27,21 @@ def second_user(stack, browser, browser_context_args, accounts, admin, run_users
     return name
 
 
-def test_admin_panel_loads_and_lists_users(admin_page, admin, evidence):
+def test_admin_panel_loads_and_lists_users(admin_page, admin, mode, evidence):
     """/hub/admin loads and lists the users (admin included)."""
     panel = AdminPage(admin_page).open()
     names = panel.usernames()
-    if not mode.current.verify:  # a deployment's panel shows its users: no picture of them in the report
+    if not mode.verify:  # a deployment's panel shows its users: no picture of them in the report
         evidence.screenshot(admin_page, "admin panel")
-    evidence.fact("users listed", f"{len(names)} users" if mode.current.verify else ", ".join(names))
+    evidence.fact("users listed", f"{len(names)} users" if mode.verify else ", ".join(names))
     assert admin[0] in names
 
 
-def test_new_signup_appears_in_admin_panel(second_user, admin_page, evidence):
+def test_new_signup_appears_in_admin_panel(second_user, admin_page, mode, evidence):
     """A user who signs up appears in the admin panel."""
     panel = AdminPage(admin_page).open()
     expect(panel.names.filter(has_text=second_user)).to_have_count(1)
-    if not mode.current.verify:
+    if not mode.verify:
         evidence.screenshot(admin_page, f"{second_user} listed")
 
 

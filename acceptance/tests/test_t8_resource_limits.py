@@ -2,14 +2,12 @@
 import pytest
 
 from acceptance import probes
-from acceptance.expected import current
-from acceptance.tests.flows import allocate_past_the_memory_limit
+from acceptance.tests.flows import allocate_past_the_memory_limit, parametrize_over_profiles
 
 pytestmark = pytest.mark.t8
-PROFILES = current().profiles
+pytest_generate_tests = parametrize_over_profiles   # `profile`: each expected profile
 
 
-@pytest.mark.parametrize("profile", PROFILES, ids=lambda p: p.id)
 def test_the_kernel_enforces_the_profile_limits(profile_survey, profile, expected, evidence):
     """The profile's running container has the specified memory limit and CPU quota in its cgroup."""
     run = profile_survey[profile.name].require(container=True)

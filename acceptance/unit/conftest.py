@@ -5,16 +5,13 @@ import asyncio
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from jhub_platform.effective_config import load_effective_config
 
 from acceptance import settings
-from acceptance.hub_config import load_effective_config
+from stack import settings as stack_settings
 
 # every variable stack/jupyterhub_config.py reads
-CONFIG_ENV = ("NAME_PREFIX", "PROFILES_FILE", "HUB_CONNECT_URL", "AUTH_MODE", "ADMIN_USER", "MIN_PASSWORD_LENGTH",
-              "ALLOWED_USERS", "ENABLE_OTP", "SPAWNER_START_TIMEOUT", "SPAWNER_HTTP_TIMEOUT", "DOCKER_NETWORK_NAME",
-              "IMAGE_PULL_POLICY", "LOGIN_MAX_FAILURES", "LOGIN_LOCK_SECONDS", "SPAWNER_POLL_INTERVAL", "HUB_DATA_DIR",
-              "SPAWNER_LISTEN_POLL_INTERVAL", "USER_LOG_ADDRESS",
-              "BASE_URL")
+CONFIG_ENV = tuple(stack_settings.load())
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from acceptance.app_signatures import app_of
+from acceptance.client.app_signatures import app_of
 
 PAGES = Path(__file__).with_name("app_pages")
 

@@ -5,10 +5,6 @@ from datetime import datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
-
-from acceptance import settings  # noqa: F401  (puts images/hub on sys.path)
-
-# isort: split
 from jhub_platform.auth import USERNAME_PATTERN, USERNAME_RULE, PlatformAuthenticator
 
 # nativeauthenticator 1.3.0 on import; not ours

@@ -7,9 +7,12 @@ from types import SimpleNamespace
 
 import pytest
 
+from acceptance.expected import load as load_expected
 from acceptance.tests import test_p1_images as p1  # the modules: their checks are not collected here
 from acceptance.tests import test_p3_profiles as p3
 from images.build import HUB_IMAGE, INPUTS_LABEL
+
+SPEC = load_expected()   # the specification's expected state (acceptance/expected/), what the checks are given
 
 
 def _deployment_with_image_label(label: str):
@@ -20,7 +23,7 @@ def _deployment_with_image_label(label: str):
 EVIDENCE = SimpleNamespace(fact=lambda *args, **kwargs: None)
 
 
-@pytest.mark.parametrize("tag", [*p1.IMAGES, HUB_IMAGE])
+@pytest.mark.parametrize("tag", [*SPEC.images, HUB_IMAGE])
 def test_the_build_check_fails_on_a_stale_image(tag, monkeypatch):
     """P1's build check on an image whose build-inputs label is not the checkout's (the hub image has no
     breakage of its own: its rebuild would replace the real one)."""
@@ -29,7 +32,7 @@ def test_the_build_check_fails_on_a_stale_image(tag, monkeypatch):
         p1.test_image_is_built_from_this_checkout(_deployment_with_image_label("0" * 64), tag, EVIDENCE)
 
 
-@pytest.mark.parametrize("tag", [*p1.IMAGES, HUB_IMAGE])
+@pytest.mark.parametrize("tag", [*SPEC.images, HUB_IMAGE])
 def test_the_build_check_fails_on_an_image_whose_build_failed_in_this_run(tag, tmp_path, monkeypatch):
     status = tmp_path / "image-build.json"
     status.write_text(f'{{"images": [{{"tag": "{tag}", "ok": false, "error": "exit 3"}}]}}')
@@ -44,7 +47,7 @@ def _survey(profile, **facts):
                                         image=profile.image, **facts)}
 
 
-@pytest.mark.parametrize("profile", p3.PROFILES, ids=lambda p: p.id)
+@pytest.mark.parametrize("profile", SPEC.profiles, ids=lambda p: p.id)
 def test_the_imports_check_fails_when_the_servers_python_does_not_run(profile):
     """P3's imports check on a server whose python3 does not run (the specification's six list no imports:
     that the server's Python runs is what their check can find wrong)."""
@@ -53,7 +56,7 @@ def test_the_imports_check_fails_when_the_servers_python_does_not_run(profile):
         p3.test_profile_python_imports_its_packages(survey, profile, EVIDENCE)
 
 
-@pytest.mark.parametrize("profile", p3.PROFILES, ids=lambda p: p.id)
+@pytest.mark.parametrize("profile", SPEC.profiles, ids=lambda p: p.id)
 def test_the_imports_check_fails_on_a_module_that_does_not_import_and_a_command_not_on_path(profile):
     survey = _survey(profile, python={
         "python": "/opt/venv/bin/python3", "version": "3.11.2", "kernel": "/opt/venv/bin/python",
@@ -76,54 +79,50 @@ def _images(run_output: bytes = b"", **attrs):
 
 
 def _request():
-    from acceptance.report.plugin import REPORT_KEY
+    from acceptance.report.collect import REPORT_KEY
     collector = SimpleNamespace(set_images=lambda rows: None, set_versions=lambda versions: None)
     return SimpleNamespace(config=SimpleNamespace(stash={REPORT_KEY: collector}))
 
 
 def test_the_size_check_fails_on_images_larger_than_their_bounds():
     """P1's size check on a host whose single-user images are 20 GB each."""
-    from acceptance.expected import current
     with pytest.raises(AssertionError, match="is 20.00 GB, larger than its bound"):
-        p1.test_image_sizes_are_recorded(_images(Size=20 * 10**9), current(), EVIDENCE, _request())
+        p1.test_image_sizes_are_recorded(_images(Size=20 * 10**9), SPEC, EVIDENCE, _request())
 
 
 NEBULA = {"WorkingDir": "/home/nebula", "Cmd": ["jupyterhub-singleuser"]}
 
 
-@pytest.mark.parametrize("tag", p1.IMAGES)
+@pytest.mark.parametrize("tag", SPEC.images)
 @pytest.mark.parametrize(("config", "output", "says"), [
     ({**NEBULA, "WorkingDir": "/root"}, b"", "starts in '/root', expected /home/nebula"),
     ({**NEBULA, "Cmd": ["start-notebook.sh"]}, b"", r"command is \['start-notebook.sh'\]"),
     (NEBULA, b"0\nuv 0.13.9\n5.4.0\n4.4.0\n0.17.0\n-\n", "runs as uid 0, expected 1000"),
 ], ids=["working-dir", "command", "root"])
 def test_the_singleuser_image_check_fails_on_an_image_not_run_as_nebula(tag, config, output, says):
-    from acceptance.expected import current
     with pytest.raises(AssertionError, match=says):
         p1.test_single_user_image_runs_jupyterhub_singleuser_as_nebula(
-            _images(output, Config=config), current(), tag, EVIDENCE, _request())
+            _images(output, Config=config), SPEC, tag, EVIDENCE, _request())
 
 
 # ---- checks whose facts come from the hub's API or the browser, given a wrong deployment's answers
 
 def test_the_authenticator_check_fails_on_an_authenticator_that_is_not_native():
-    from acceptance.expected import current
     from acceptance.tests import test_p4_auth as p4
     api = SimpleNamespace(info=lambda: {"authenticator": {"class": "jupyterhub.auth.DummyAuthenticator"},
                                         "version": "6.1.1"})
     stack = SimpleNamespace(is_subclass=lambda cls, base: cls.endswith(base.rsplit(".", 1)[-1]))
     with pytest.raises(AssertionError, match="DummyAuthenticator is not a nativeauthenticator"):
-        p4.test_authenticator_is_native_authenticator_on_a_supported_jupyterhub(stack, api, current(), EVIDENCE)
+        p4.test_authenticator_is_native_authenticator_on_a_supported_jupyterhub(stack, api, SPEC, EVIDENCE)
 
 
 def test_the_authenticator_check_fails_on_a_jupyterhub_older_than_the_specification():
-    from acceptance.expected import current
     from acceptance.tests import test_p4_auth as p4
     api = SimpleNamespace(info=lambda: {"authenticator": {"class": "nativeauthenticator.NativeAuthenticator"},
                                         "version": "4.1.6"})
     stack = SimpleNamespace(is_subclass=lambda cls, base: True)
     with pytest.raises(AssertionError, match="JupyterHub 4.1.6 is older than 5.0"):
-        p4.test_authenticator_is_native_authenticator_on_a_supported_jupyterhub(stack, api, current(), EVIDENCE)
+        p4.test_authenticator_is_native_authenticator_on_a_supported_jupyterhub(stack, api, SPEC, EVIDENCE)
 
 
 class _Hub:
@@ -132,7 +131,7 @@ class _Hub:
         answer = {"/hub/api/": SimpleNamespace(status_code=200, json=lambda: {"version": version})}
         self.http = SimpleNamespace(get=lambda path: answer.get(path, SimpleNamespace(status_code=health)))
 
-    def __call__(self, url):
+    def __call__(self, url, ca_bundle=None):
         return self
 
     def __enter__(self):
@@ -146,11 +145,11 @@ class _Hub:
                                                          (200, "4.1.6", "JupyterHub 4.1.6 is older than 5.0")],
                          ids=["unhealthy", "old"])
 def test_the_reachability_check_fails_on_an_unhealthy_or_old_hub(health, version, says, monkeypatch):
-    from acceptance.expected import current
     from acceptance.tests import test_p2_reachability as p2r
     monkeypatch.setattr(p2r, "HubSession", _Hub(health, version))
     with pytest.raises(AssertionError, match=says):
-        p2r.test_the_hub_answers_its_health_check_and_api(SimpleNamespace(hub_url="http://hub"), current(), EVIDENCE)
+        p2r.test_the_hub_answers_its_health_check_and_api(SimpleNamespace(hub_url="http://hub", ca_bundle=None), SPEC,
+                                                          EVIDENCE)
 
 
 def test_the_lab_launcher_check_fails_on_a_launcher_without_marimo():
@@ -161,7 +160,7 @@ def test_the_lab_launcher_check_fails_on_a_launcher_without_marimo():
     lab = SimpleNamespace(page=page, launcher_entries=lambda: ["Python 3 (ipykernel)", "VS Code", "Terminal"])
     evidence = SimpleNamespace(fact=lambda *a, **k: None, screenshot=lambda *a, **k: None)
     with pytest.raises(AssertionError, match=r"launcher lacks \['Marimo'\]"):
-        t3.lands_on_lab_with_launcher_entries(lab, ("alice", "pw"), evidence)
+        t3.lands_on_lab_with_launcher_entries(lab, ("alice", "pw"), SPEC.checklist_profile("T3"), evidence)
 
 
 def test_the_load_metrics_check_fails_when_the_hub_counts_fewer_spawns_than_the_users_saw():
@@ -173,16 +172,14 @@ def test_the_load_metrics_check_fails_when_the_hub_counts_fewer_spawns_than_the_
         l1.test_the_hubs_own_metrics_agree_with_what_the_users_measured({"runs": [run]}, evidence)
 
 
-def test_the_load_cleanup_check_fails_on_users_left_behind(monkeypatch):
-    from acceptance import mode
-    from acceptance.expected import current
+def test_the_load_cleanup_check_fails_on_users_left_behind():
     from acceptance.tests import test_l1_load as l1
-    monkeypatch.setattr(mode, "current", SimpleNamespace(docker=False))
     load_run = {"runs": [{"records": [{"user": "load-1"}, {"user": "load-2"}], "cleanup_problems": []}],
                 "cleanup": ["deleted 0 users"]}
     api = SimpleNamespace(http=SimpleNamespace(get=lambda path: SimpleNamespace(status_code=200)))
     with pytest.raises(AssertionError, match=r"users left by the load: \['load-1', 'load-2'\]"):
-        l1.test_the_load_leaves_no_user_server_or_volume(load_run, api, SimpleNamespace(), current(), EVIDENCE)
+        l1.test_the_load_leaves_no_user_server_or_volume(load_run, api, SimpleNamespace(),
+                                                         SimpleNamespace(docker=False), SPEC, EVIDENCE)
 
 
 # ---- R6: the advisories' checks, given the answers of a deployment open to each attack
@@ -199,7 +196,7 @@ class _Session:
         self.answer = answer
         self.http = SimpleNamespace(get=lambda *a, **k: answer, request=lambda *a, **k: answer)
 
-    def __call__(self, url):
+    def __call__(self, url, ca_bundle=None):
         return self
 
     def __enter__(self):
@@ -220,7 +217,7 @@ def test_the_open_redirect_check_fails_on_a_hub_that_follows_next_off_the_hub(mo
     mallory = SimpleNamespace(name="mallory", password="pw", session=evil)
     with pytest.raises(AssertionError, match="redirects off the hub: .*evil.example"):
         r6.test_ghsa_3vff_hjqv_m7h8_next_never_redirects_off_the_hub(
-            SimpleNamespace(hub_url="http://127.0.0.1:8000"), mallory, EVIDENCE)
+            SimpleNamespace(hub_url="http://127.0.0.1:8000", ca_bundle=None), mallory, EVIDENCE)
 
 
 def test_the_websocket_check_fails_on_proxied_apps_that_take_anonymous_websockets(monkeypatch):
@@ -232,7 +229,7 @@ def test_the_websocket_check_fails_on_proxied_apps_that_take_anonymous_websocket
     apps = {"vscode": "/user/mallory/r6vscode/vscode/", "marimo": "/user/mallory/r6marimo/proxy/marimo/"}
     with pytest.raises(AssertionError, match="anonymous websockets accepted: .*vscode.*marimo"):
         r6.test_ghsa_w3vc_fx9p_wp4v_proxied_apps_refuse_anonymous_websockets(
-            SimpleNamespace(hub_url="http://127.0.0.1:8000"), mallory, apps, EVIDENCE)
+            SimpleNamespace(hub_url="http://127.0.0.1:8000", ca_bundle=None), mallory, apps, EVIDENCE)
 
 
 def test_the_traceback_check_fails_on_api_errors_that_carry_the_traceback():
@@ -243,7 +240,7 @@ def test_the_traceback_check_fails_on_api_errors_that_carry_the_traceback():
     apps = {"vscode": "/user/mallory/r6vscode/vscode/", "marimo": "/user/mallory/r6marimo/proxy/marimo/"}
     with pytest.raises(AssertionError, match="tracebacks in API errors"):
         r6.test_ghsa_h56g_gq9v_vc8r_api_errors_carry_no_traceback(
-            SimpleNamespace(hub_url="http://127.0.0.1:8000"), mallory, apps, EVIDENCE)
+            SimpleNamespace(hub_url="http://127.0.0.1:8000", ca_bundle=None), mallory, apps, EVIDENCE)
 
 
 # ---- R1: the bad-input checks, given the pages of a hub that accepts whatever it is sent
@@ -365,7 +362,8 @@ def test_the_next_escaping_check_fails_on_pages_that_render_next_live(monkeypatc
     run_users = SimpleNamespace(name=lambda name: name)
     with pytest.raises(AssertionError, match="`next` rendered live: .*login.*spawn.*accept-share"):
         r6.test_ghsa_c4gm_pwx9_9w8j_next_is_escaped_in_login_spawn_and_accept_share(
-            SimpleNamespace(hub_url="http://127.0.0.1:8000"), mallory, run_users, admin_api, {}, EVIDENCE)
+            SimpleNamespace(hub_url="http://127.0.0.1:8000", ca_bundle=None), mallory, run_users, admin_api, {},
+            EVIDENCE)
 
 
 @pytest.mark.parametrize(("after", "says"), [
@@ -375,9 +373,8 @@ def test_the_next_escaping_check_fails_on_pages_that_render_next_live(monkeypatc
 def test_the_spawn_metrics_check_fails_on_a_hub_whose_metrics_miss_the_spawn(after, says, monkeypatch):
     """R7's spawn-metrics check on a hub whose /hub/metrics does not count the spawn, or whose histogram's
     largest finite bucket is below a spawn it saw."""
-    from acceptance.expected import current
     from acceptance.tests import test_r7_production as r7
-    prod = current().data["stacks"]["production"]["production"]
+    prod = SPEC.data["stacks"]["production"]["production"]
     counter, histogram = prod["metrics"]["spawn_counter"], prod["metrics"]["spawn_histogram"]
     pages = iter([f'{counter}{{status="success"}} 3\n',
                   f"{counter}{after}{histogram}{{le=\"30.0\",status=\"success\"}} 3\n"
@@ -390,7 +387,7 @@ def test_the_spawn_metrics_check_fails_on_a_hub_whose_metrics_miss_the_spawn(aft
     paula = SimpleNamespace(name="paula", password="pw", api=None)
     with pytest.raises(AssertionError, match=says):
         r7.test_spawn_metrics_move_with_spawns_and_buckets_cover_the_slowest(
-            SimpleNamespace(hub_url="https://127.0.0.1"), paula, None, "token", prod, current(), EVIDENCE)
+            SimpleNamespace(hub_url="https://127.0.0.1", ca_bundle=None), paula, None, "token", prod, SPEC, EVIDENCE)
 
 
 def test_the_certificate_check_fails_on_a_certificate_about_to_expire(monkeypatch):
@@ -399,8 +396,6 @@ def test_the_certificate_check_fails_on_a_certificate_about_to_expire(monkeypatc
     import ssl
     from datetime import UTC, datetime, timedelta
 
-    from acceptance import mode
-    from acceptance.expected import current
     from acceptance.tests import test_r2_transport as r2t
     expires = (datetime.now(UTC) + timedelta(days=3, hours=12)).strftime("%b %d %H:%M:%S %Y GMT")
     cert = {"notAfter": expires, "subject": ((("commonName", "hub.example.org"),),)}
@@ -409,10 +404,9 @@ def test_the_certificate_check_fails_on_a_certificate_about_to_expire(monkeypatc
     monkeypatch.setattr(r2t, "ssl", SimpleNamespace(create_default_context=lambda cafile: context,
                                                     cert_time_to_seconds=ssl.cert_time_to_seconds))
     monkeypatch.setattr(r2t, "socket", SimpleNamespace(create_connection=lambda *a, **k: contextlib.nullcontext()))
-    monkeypatch.setattr(mode, "current", SimpleNamespace(ca_bundle=None))
     with pytest.raises(AssertionError, match="the certificate expires in 3 days"):
         r2t.test_the_tls_certificate_is_valid_and_not_about_to_expire(
-            SimpleNamespace(hub_url="https://hub.example.org"), current(), EVIDENCE)
+            SimpleNamespace(hub_url="https://hub.example.org", ca_bundle=None), SPEC, EVIDENCE)
 
 
 def test_the_browser_isolation_check_fails_when_bob_reaches_alices_lab(monkeypatch):
@@ -428,21 +422,19 @@ def test_the_browser_isolation_check_fails_when_bob_reaches_alices_lab(monkeypat
 
 def test_the_cpu_cap_check_fails_on_a_container_that_uses_more_than_its_cap():
     """T8's CPU-burn check on a 4-core host whose 1-CPU server burns 3.9 CPUs (its cap not applied)."""
-    from acceptance.expected import current
     from acceptance.tests import test_t8_resource_limits as t8
     burn = SimpleNamespace(exit_code=0, output=b"burners 4\n3.90\n")
     running = SimpleNamespace(container=SimpleNamespace(exec_run=lambda *a, **k: burn))
     servers = SimpleNamespace(start=lambda *a: running, stop=lambda *a: None)
     stack = SimpleNamespace(require_docker=lambda why: SimpleNamespace(info=lambda: {"NCPU": 4}))
     with pytest.raises(AssertionError, match=r"used 3.90 CPUs, its cap is 1"):
-        t8.test_cpu_use_is_capped_at_the_profile_quota(servers, stack, ("alice", "pw"), current(), EVIDENCE)
+        t8.test_cpu_use_is_capped_at_the_profile_quota(servers, stack, ("alice", "pw"), SPEC, EVIDENCE)
 
 
 # ---- checks that start servers, given a deployment whose servers behave wrongly
 
 def test_the_restart_check_fails_when_the_restarts_lose_a_token(monkeypatch):
     """R7's restart check on a production stack whose PostgreSQL and hub restarts lose paula's token."""
-    from acceptance.expected import current
     from acceptance.tests import test_r7_production as r7
     states = iter([{"paula": {"servers": ["db-restart"], "tokens": ["a1", "a2"]}},
                    {"paula": {"servers": ["db-restart"], "tokens": ["a1"]}}])
@@ -454,28 +446,26 @@ def test_the_restart_check_fails_when_the_restarts_lose_a_token(monkeypatch):
     admin_api = SimpleNamespace(server=lambda *a: {"ready": True})
     paula = SimpleNamespace(name="paula", password="pw", api=None)
     with pytest.raises(AssertionError, match="changed by the restarts"):
-        r7.test_hub_and_database_restarts_lose_no_user_server_or_token(stack, paula, admin_api, current(), EVIDENCE,
+        r7.test_hub_and_database_restarts_lose_no_user_server_or_token(stack, paula, admin_api, SPEC, EVIDENCE,
                                                                        _TALLY)
 
 
 def test_the_named_servers_check_fails_when_a_named_server_stops_the_default_one():
-    from acceptance.expected import current
     from acceptance.tests import test_p2_stack as p2
     models = {"": {"ready": False}, "side-by-side": {"ready": True}}
     servers = SimpleNamespace(start=lambda *a: None, api=SimpleNamespace(user=lambda user: {"servers": models}))
     with pytest.raises(AssertionError, match="starting the named server stopped the default one"):
-        p2.test_named_servers_run_side_by_side(servers, ("alice", "pw"), current(), EVIDENCE)
+        p2.test_named_servers_run_side_by_side(servers, ("alice", "pw"), SPEC, EVIDENCE)
 
 
 def test_the_admin_access_check_fails_when_the_admin_gets_403_at_a_users_server():
-    from acceptance.expected import current
     from acceptance.tests import test_p2_stack as p2
     admin_api = SimpleNamespace(http=SimpleNamespace(post=lambda *a: None, delete=lambda *a: None),
                                 server_get=lambda *a, **k: SimpleNamespace(status_code=403))
     servers = SimpleNamespace(start=lambda *a: SimpleNamespace(url="/user/p2-user/"), stop_all_started=lambda: None)
     run_users = SimpleNamespace(name=lambda name: name)
     with pytest.raises(AssertionError, match="the admin got HTTP 403 at /user/p2-user/api/status"):
-        p2.test_the_admin_reaches_a_users_server(None, admin_api, servers, run_users, current(), EVIDENCE)
+        p2.test_the_admin_reaches_a_users_server(None, admin_api, servers, run_users, SPEC, EVIDENCE)
 
 
 class _App:
@@ -515,22 +505,21 @@ def test_the_launcher_marimo_check_fails_when_the_entry_opens_something_else(mon
 
 def test_the_culler_check_fails_when_the_culler_stops_the_active_server_too(monkeypatch):
     """R7's culler check on a stack whose culler stops both servers (it never sees the active one's use)."""
-    from acceptance.expected import current
     from acceptance.tests import test_r7_production as r7
     session = SimpleNamespace(login=lambda *a: None, create_token=lambda *a: "token")
     api = SimpleNamespace(server=lambda user, name: None, server_get=lambda *a, **k: None)
-    monkeypatch.setattr(r7, "sign_up", lambda hub, name: "pw")
-    monkeypatch.setattr(r7, "HubSession", lambda hub: _Context(session))
-    monkeypatch.setattr(r7, "HubAPI", lambda hub, token: _Context(api))
+    monkeypatch.setattr(r7, "sign_up", lambda hub, name, ca_bundle: "pw")
+    monkeypatch.setattr(r7, "HubSession", lambda hub, ca_bundle: _Context(session))
+    monkeypatch.setattr(r7, "HubAPI", lambda hub, token, ca_bundle: _Context(api))
     monkeypatch.setattr(r7, "read_offered_profiles", lambda *args: {})
     monkeypatch.setattr(r7, "Servers", lambda *args: SimpleNamespace(start=lambda *a: None,
                                                                      write_home_file=lambda *a: None,
                                                                      stop_all_started=lambda: None))
     monkeypatch.setattr(r7, "wait_for", lambda predicate, **kwargs: predicate())
-    prod = current().data["stacks"]["production"]["production"]
+    prod = SPEC.data["stacks"]["production"]["production"]
     with pytest.raises(AssertionError, match="the culler stopped the active server"):
         r7.test_the_culler_stops_an_idle_server_keeps_an_active_one_and_files_survive(
-            SimpleNamespace(hub_url="https://127.0.0.1"), prod, current(), EVIDENCE)
+            SimpleNamespace(hub_url="https://127.0.0.1", ca_bundle=None), prod, SPEC, EVIDENCE)
 
 
 class _Context:

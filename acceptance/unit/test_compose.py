@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from acceptance import settings
-from acceptance.stack import ComposeUnavailable, compose_config
+from acceptance.deployments.compose import ComposeUnavailable, compose_config
 from images.build import HUB_IMAGE
 
 
@@ -79,18 +79,6 @@ def test_hub_image_is_the_built_one(hub):
     assert hub["image"] == HUB_IMAGE
 
 
-SETTINGS = ("BASE_URL", "AUTH_MODE", "ADMIN_USER", "ALLOWED_USERS", "ENABLE_OTP", "LOGIN_MAX_FAILURES",
-            "LOGIN_LOCK_SECONDS", "SPAWNER_START_TIMEOUT", "SPAWNER_POLL_INTERVAL", "IMAGE_PULL_POLICY",
-            "SPAWNER_LISTEN_POLL_INTERVAL")
-
-
-def test_settings_pass_through_and_their_defaults_live_in_the_hub_config(hub):
-    """Compose gives no default of its own (a second one would hide a change of the hub config's)."""
-    assert {k: hub["environment"][k] for k in ("NAME_PREFIX", *SETTINGS)} == dict.fromkeys(("NAME_PREFIX", *SETTINGS),
-                                                                                             "")
-    assert render(LOGIN_MAX_FAILURES="3")["services"]["hub"]["environment"]["LOGIN_MAX_FAILURES"] == "3"
-
-
 def test_run_prefix_prefixes_every_name():
     stack = render(COMPOSE_PROJECT_NAME="jhvabc123", NAME_PREFIX="jhvabc123-")
     names = [stack["name"]]
@@ -105,3 +93,23 @@ def test_profiles_file_can_be_mounted_from_elsewhere(tmp_path):
     other = tmp_path / "profiles.yaml"
     hub = render(PROFILES_HOST_FILE=str(other))["services"]["hub"]
     assert mount(hub, "/etc/jupyterhub/profiles.yaml")["source"] == str(other)
+
+
+@pytest.mark.parametrize("kind", ["compose", "production"])
+def test_a_runs_env_file_holds_its_settings_and_follows_their_changes(kind, monkeypatch):
+    """The env file docker compose reads is written from the run's `env` (no Docker needed to make a run)."""
+    from acceptance.deployments import compose, own
+    from acceptance.deployments.production import ProductionRun
+    monkeypatch.setattr(own.docker, "from_env", lambda: None)
+    run = (compose.StackRun if kind == "compose" else ProductionRun)(extra_env={"EXTRA": "1"})
+    try:
+        def written() -> dict:
+            return dict(line.split("=", 1) for line in run.env_file.read_text().splitlines())
+        assert written() == run.env and written()["EXTRA"] == "1"
+        assert run.compose.env_file == [str(run.env_file)]   # testcontainers keeps a list
+        assert ("HTTPS_PORT" in written()) == (kind == "production")
+        run.env["EXTRA"] = "2"
+        run.write_env_file()
+        assert written() == run.env and written()["EXTRA"] == "2"
+    finally:
+        run._env_dir.cleanup()

@@ -8,8 +8,8 @@ import pytest
 import yaml
 
 from acceptance import expected
-from acceptance.images_info import over_bounds
-from acceptance.servers import spawn_form_options
+from acceptance.client.servers import spawn_form_options
+from acceptance.deployments.images_info import over_bounds
 from acceptance.settings import ROOT
 from images import build
 
@@ -94,12 +94,9 @@ def test_an_image_without_a_bound_fails():
 
 def test_another_file_is_used_and_named_by_its_hash(tmp_path):
     path = _copy(tmp_path, lambda d: d["profiles"].pop())
-    state = expected.use(path)
-    try:
-        assert expected.current() is state and len(state.profiles) == 5 and state.path == path.resolve()
-        assert state.sha256 != expected.load().sha256
-    finally:
-        expected.use(None)
+    state = expected.for_run(path)
+    assert len(state.profiles) == 5 and state.path == path.resolve()
+    assert state.sha256 != expected.load().sha256
 
 
 def test_spawn_form_options_read_names_and_values():
@@ -109,6 +106,17 @@ def test_spawn_form_options_read_names_and_values():
     assert spawn_form_options(html) == {"uv Lab - 2 CPU / 4GB": "lab-2", "A & B": "m&1"}
     with pytest.raises(AssertionError, match="no profile dropdown"):
         spawn_form_options("<form></form>")
+    reordered = ('<select id="p" name="other"><option value="x">X</option></select>'
+                 '<select required name="profile"><option selected value="lab-2">\n  uv Lab  </option>'
+                 "<option data-x='1' value='m&amp;1'>A &amp; B</option><option>Plain</option></select>")
+    assert spawn_form_options(reordered) == {"uv Lab": "lab-2", "A & B": "m&1", "Plain": "Plain"}
+
+
+def test_the_xsrf_field_is_read_whatever_the_order_of_its_attributes():
+    from acceptance.client.forms import field_value
+    assert field_value('<input type="hidden" name="_xsrf" value="2|ab&amp;c"/>', "_xsrf") == "2|ab&c"
+    assert field_value('<input value="tok" type="hidden" name="_xsrf">', "_xsrf") == "tok"
+    assert field_value('<input name="_xsrf" value=""><input name="other" value="v">', "_xsrf") is None
 
 
 def test_build_inputs_hash_follows_the_images_files_but_not_the_hosts_ca(tmp_path):

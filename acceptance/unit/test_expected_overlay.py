@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from acceptance import expected
-from acceptance.mode import RunMode
+from acceptance.deployments.mode import RunMode
 from acceptance.settings import ROOT
 
 PROFILE = {"name": "Analytics - 2 CPU / 4GB", "image": "local/analytics:latest", "cpus": 2, "memory": "4G",
@@ -120,16 +120,12 @@ def test_an_unreadable_overlay_is_named(tmp_path):
 
 
 def test_the_verdict_requires_the_overlay_profiles_checks(tmp_path):
-    """The run's expected state (expected.current(), set from --expect-extra) is what the verdict requires: each
+    """The run's expected state (set from --expect-extra) is what the verdict requires: each
     parametrized check once more for the added profile and image."""
     from acceptance.verify import required_checks
 
     path = write(tmp_path, {"profiles": [PROFILE], "image_sizes": SIZES})
-    expected.use(None, [path])
-    try:
-        needed, _ = required_checks(RunMode())
-    finally:
-        expected.use(None)
+    needed, _ = required_checks(RunMode(), expected.for_run(None, [path]))
     for cid in ("test_p3_profiles.py::test_profile_lands_on_its_app[analytics-2cpu-4g]",
                 "test_p3_profiles.py::test_profile_runs_its_image_with_its_limits[analytics-2cpu-4g]",
                 "test_p3_profiles.py::test_profile_python_imports_its_packages[analytics-2cpu-4g]",
@@ -138,7 +134,7 @@ def test_the_verdict_requires_the_overlay_profiles_checks(tmp_path):
                 "test_p1_images.py::test_single_user_image_runs_jupyterhub_singleuser_as_nebula[local/analytics:latest]"):
         assert needed.get(cid) == cid.split("_")[1].upper(), cid
     assert "test_t2_profile_dropdown.py::test_spawn_form_lists_exactly_the_six_profiles" in needed
-    assert not any("analytics" in cid for cid in required_checks(RunMode())[0])   # and not without it
+    assert not any("analytics" in cid for cid in required_checks(RunMode(), expected.load())[0])   # and not without it
 
 
 def collect(tmp_path, *args) -> subprocess.CompletedProcess:

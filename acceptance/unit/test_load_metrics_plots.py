@@ -38,6 +38,17 @@ def test_parse_and_histogram_delta():
     assert metrics.histogram_delta(before, after, metrics.SPAWN, status="failure")["mean"] is None
 
 
+def test_summed_by_keeps_one_label_and_sums_over_the_others():
+    """R7's view of a histogram: {le: count} summed over statuses; a counter without `le` under ""."""
+    failed = ('jupyterhub_server_spawn_duration_seconds_bucket{le="5.0",status="failure"} 2.0\n'
+              'jupyterhub_server_spawn_duration_seconds_count{status="failure"} 2.0\n')
+    text = AFTER.replace("# HELP jupyterhub_running_servers", failed + "# HELP jupyterhub_running_servers")
+    assert metrics.summed_by(text, metrics.SPAWN + "_bucket", "le") == {"1.0": 0.0, "5.0": 5.0, "+Inf": 4.0}
+    assert metrics.summed_by(text, metrics.SPAWN + "_count", "le") == {"": 6.0}
+    assert metrics.summed_by(text, "jupyterhub_total_users", "le") == {"": 5.0}
+    assert metrics.summed_by(text, metrics.SPAWN, "le") == {}
+
+
 def _client(**kw):
     return {"spawn_ok": 3, "spawn_failed": 0, "spawn_mean": 6.5, "stop_ok": 3, "stop_mean": 1.0, "users": 4,
             "peak_running": 3, "running_after": 0, **kw}

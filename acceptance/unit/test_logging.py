@@ -1,4 +1,4 @@
-"""The log pipeline's configuration (README "Logs"): the stacks' logging blocks agree, every container of a stack logs
+"""The log pipeline's configuration (docs/logs.md): the stacks' logging blocks agree, every container of a stack logs
 to its collector, the bounds have their defaults in the collector only; and the collector's rotation and retention,
 run in-process on a scratch folder."""
 from __future__ import annotations

@@ -3,16 +3,14 @@ validation, spawner entries."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 import yaml
+from jhub_platform.profiles import ProfileError, load_profiles, memory_bytes, spawner_profiles
 
 from acceptance import expected, settings
 from acceptance.settings import ROOT
-
-# isort: split
-# (acceptance.settings has put images/hub on sys.path)
-from jhub_platform.profiles import ProfileError, load_profiles, memory_bytes, spawner_profiles
 
 COMMON = {"ip": "0.0.0.0", "port": 8888, "notebook_dir": "/home/nebula"}
 ENTRY = {"key": "k", "name": "N - 1 CPU / 1GB", "image": "local/uv-lab:latest", "cpus": 1, "memory": "1G",
@@ -34,6 +32,15 @@ def load_error(tmp_path, entries) -> str:
 def dockerfile_targets() -> set[str]:
     text = (ROOT / "images" / "singleuser" / "Dockerfile").read_text()
     return set(re.findall(r"^FROM\s+\S+\s+AS\s+(\S+)", text, flags=re.MULTILINE | re.IGNORECASE))
+
+
+def test_the_hub_package_tested_is_this_checkouts():
+    """jhub_platform is installed editable (noxfile.py): a copy installed from an older checkout, or a plain install
+    not rebuilt after an edit, would have every test here pass against code that is not the one in images/hub/."""
+    import jhub_platform
+
+    assert Path(jhub_platform.__file__).resolve().parent == ROOT / "images" / "hub" / "jhub_platform", \
+        f"jhub_platform imported from {jhub_platform.__file__}: reinstall it with pip install -e images/hub"
 
 
 def test_profiles_yaml_agrees_with_the_expected_state():

@@ -13,10 +13,12 @@ import pytest
 
 from acceptance import settings
 from acceptance.report import model
+from acceptance.report.collect import ReportCollector
+from acceptance.report.evidence import Tally
 from acceptance.report.model import Attachment, Check, Run
 from acceptance.report.mutants_view import read_mutants
-from acceptance.report.plugin import ReportCollector, Tally, read_build_status
 from acceptance.report.render import write_reports
+from acceptance.report.verdict import read_build_status
 
 pytest_plugins = ["pytester"]
 
@@ -610,7 +612,7 @@ def test_restart(tally):
 def test_stack_error_from_a_fixture_fails_the_report(pytester, tmp_path):
     pytester.makeconftest('''
 import pytest
-from acceptance.report.plugin import get_collector
+from acceptance.report.collect import get_collector
 
 
 @pytest.fixture(scope="session")
@@ -653,7 +655,7 @@ def test_no_report_without_step_marked_tests(pytester, tmp_path):
 
 # The small runs below expect two steps, T1 and T2 (a conftest says so), and pass them.
 EXPECT_TWO_STEPS = f'''
-from acceptance.report.plugin import get_collector
+from acceptance.report.collect import get_collector
 
 
 def pytest_configure(config):
@@ -813,7 +815,7 @@ def test_plugin_links_the_pytest_html_report(pytester, tmp_path):
 def test_check_title_is_the_docstrings_first_paragraph_on_one_line():
     from types import SimpleNamespace
 
-    from acceptance.report.plugin import check_title
+    from acceptance.report.collect import check_title
 
     def fn():
         """The hub restarts while servers run: they keep running,
@@ -828,7 +830,7 @@ def test_check_title_is_the_docstrings_first_paragraph_on_one_line():
 def test_check_title_names_the_parameter_but_not_the_browser():
     from types import SimpleNamespace
 
-    from acceptance.report.plugin import check_title
+    from acceptance.report.collect import check_title
 
     def fn():
         """A bad signup is refused."""
@@ -839,7 +841,7 @@ def test_check_title_names_the_parameter_but_not_the_browser():
 
 
 def test_the_latest_benchmark_is_a_section_of_the_report(sample_run, tmp_path):
-    from acceptance import run_timing
+    from acceptance.timing import run as run_timing
 
     assert "Benchmark (latest" not in write_reports(sample_run, tmp_path)["html"].read_text()
     bench = {"date": "2027-01-15T08:00:00+00:00", "host": {"cores": 2},
@@ -849,7 +851,7 @@ def test_the_latest_benchmark_is_a_section_of_the_report(sample_run, tmp_path):
     paths = write_reports(sample_run, tmp_path)
     html = paths["html"].read_text()
     section = html[html.index('<h2 id="benchmark">'):html.index('<h2 id="versions">')]
-    assert "2027-01-15T08:00:00+00:00" in section and "3.6 s" in section and "fresh machine" in section
-    assert "| spawn request to ready, p50 | 3.6 s | 3.0 s | no |" in paths["md"].read_text()
+    assert "2027-01-15T08:00:00+00:00" in section and "3.6 s" in section and "--suite cold" in section
+    assert "| spawn request to ready, p50 | 3.6 s | 2.0 s | no |" in paths["md"].read_text()
     assert "Compared with baseline (X=0): request -&gt; ready p50 8.10 s" in section
     assert json.loads(paths["json"].read_text())["steps"][0]["checks"][0]["phases_s"] is not None

@@ -44,11 +44,12 @@ def test_a_malformed_manifest_is_refused(data):
 
 
 def test_every_step_of_the_checklist_requires_checks_on_the_own_stack():
-    from acceptance.mode import RunMode
+    from acceptance import expected
+    from acceptance.deployments.mode import RunMode
     from acceptance.settings import STEPS
     from acceptance.verify import required_checks
 
-    needed, _ = required_checks(RunMode())
+    needed, _ = required_checks(RunMode(), expected.load())
     assert set(needed.values()) == set(STEPS) - {"R7", "L1"}     # the production stack's and the load's own
-    needed, left_out = required_checks(RunMode(hub_url="http://127.0.0.1:8000", read_only=True))
+    needed, left_out = required_checks(RunMode(hub_url="http://127.0.0.1:8000", read_only=True), expected.load())
     assert set(needed.values()) == {"P2", "P4", "R2", "R6"} and left_out

@@ -6,14 +6,10 @@ from types import SimpleNamespace
 
 import pytest
 from dockerspawner import DockerSpawner
-from jupyterhub.spawner import Spawner
-from traitlets.config import Config
-
-from acceptance import settings  # noqa: F401  (puts images/hub on sys.path)
-
-# isort: split
 from jhub_platform.compat import patch_nativeauthenticator_statsd
 from jhub_platform.spawner import PlatformProfilesSpawner
+from jupyterhub.spawner import Spawner
+from traitlets.config import Config
 
 # construct_child passes server=, not a trait: traitlets drops it with this warning (the child's
 # server comes from orm_spawner instead). Same in wrapspawner 1.0.1 itself.

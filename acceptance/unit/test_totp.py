@@ -1,9 +1,9 @@
-"""acceptance.totp against RFC 6238's SHA-1 test vectors."""
+"""acceptance.client.totp against RFC 6238's SHA-1 test vectors."""
 import base64
 
 import pytest
 
-from acceptance.totp import totp
+from acceptance.client.totp import totp
 
 RFC_SECRET = base64.b32encode(b"12345678901234567890").decode()
 

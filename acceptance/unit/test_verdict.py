@@ -16,7 +16,7 @@ from acceptance.report.model import Check, Run
 pytest_plugins = ["pytester"]
 PLUGIN_ARGS = ("-p", "acceptance.report.plugin", "-p", "no:playwright", "-p", "no:cacheprovider")
 REQUIRE = '''
-from acceptance.report.plugin import get_collector
+from acceptance.report.collect import get_collector
 
 
 def pytest_configure(config):

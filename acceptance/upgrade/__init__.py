@@ -1,2 +1,2 @@
 """Upgrades verified (`nox -s upgrade`): a platform moved from one release to the next with nothing lost, and back.
-See acceptance/upgrade/__main__.py and README "Upgrading"."""
+See acceptance/upgrade/__main__.py and docs/upgrading.md."""

@@ -1,7 +1,7 @@
 """`nox -s upgrade -- [--from REF] [--break BREAKAGE [--expect-caught]] [--checklist all|none|MARKEXPR]`
 
 Starts the old release under a throw-away project, populates it as a real site, upgrades it in place with
-stack/upgrade.sh (README "Upgrading"), verifies nothing was lost, runs the checklist against it, rolls back from the
+stack/upgrade.sh (docs/upgrading.md), verifies nothing was lost, runs the checklist against it, rolls back from the
 backup and verifies the old release serves the same state. Writes reports/upgrade/upgrade.{json,md,html}. Exit
 status 0 only when every check passed (with --break and --expect-caught: only when the breakage failed the run on
 the check that must catch it)."""

@@ -1,5 +1,5 @@
 """One upgrade run: the old release started under a throw-away project, populated as a real site, upgraded in
-place with stack/upgrade.sh (the README's procedure), verified ("nothing lost", the versions that changed, the
+place with stack/upgrade.sh (docs/upgrading.md's procedure), verified ("nothing lost", the versions that changed, the
 checklist), rolled back from the backup and verified again. Every container, volume, network, image tag and
 worktree it makes is removed at the end, and checked."""
 from __future__ import annotations
@@ -19,13 +19,14 @@ from pathlib import Path
 import httpx
 import yaml
 
-from acceptance.deployment import StackError
-from acceptance.expected import current as expected_state
-from acceptance.hub_api import tls_verify
-from acceptance.polling import wait_for
-from acceptance.production import ProductionRun
+from acceptance import probes
+from acceptance.client.hub_api import tls_verify
+from acceptance.client.polling import wait_for
+from acceptance.deployments.compose import ComposeStack, StackRun
+from acceptance.deployments.deployment import StackError
+from acceptance.deployments.production import ProductionRun
+from acceptance.expected import load as load_expected
 from acceptance.settings import COMPOSE_FILE, PROFILES_FILE, ROOT, STACK_DIR
-from acceptance.stack import StackRun
 from acceptance.upgrade import compare, site
 from images.build import (
     HUB_IMAGE,
@@ -37,9 +38,6 @@ from images.build import (
 )
 
 UPGRADE_SCRIPT = STACK_DIR / "upgrade.sh"
-VERSIONS_PROBE = ("import json, sys\nfrom importlib.metadata import version, PackageNotFoundError\nout = {}\n"
-                  "for name in sys.argv[1:]:\n    try:\n        out[name] = version(name)\n"
-                  "    except PackageNotFoundError:\n        pass\nprint(json.dumps(out))")
 JH5_IMAGE = "local/jupyterhub-hub:jh5"
 LAB_IMAGE = "local/uv-lab:latest"
 # each breakage, and the check that must catch it
@@ -90,7 +88,7 @@ def _compose_vars(compose_file: Path) -> set[str]:
     return set(re.findall(r"\$\{(\w+)", compose_file.read_text()))
 
 
-def script_env(stack: StackRun, release: Release) -> dict[str, str]:
+def script_env(stack: ComposeStack, release: Release) -> dict[str, str]:
     """The environment stack/upgrade.sh and `docker compose` run with: none of the compose file's variables from
     this process (only the stack's and the release's)."""
     read = _compose_vars(COMPOSE_FILE) | _compose_vars(release.compose_file)
@@ -99,7 +97,7 @@ def script_env(stack: StackRun, release: Release) -> dict[str, str]:
             "PROFILES_HOST_FILE": str(release.profiles_file), **release.env}
 
 
-def definition(stack: StackRun, release: Release) -> dict:
+def definition(stack: ComposeStack, release: Release) -> dict:
     """The deployment's definition as a release has it: the hub service as compose renders it (image, settings,
     mounts, ports), the profiles, and the images with their labels (versions, build inputs)."""
     env = script_env(stack, release)
@@ -190,8 +188,8 @@ class UpgradeRun:
             r = api.http.get("/hub/api/info")
             if r.status_code == 200:
                 return r.json()
-            version = httpx.get(f"{self.stack.hub_url}/hub/api/", timeout=10, verify=tls_verify()).json().get(
-                "version")
+            version = httpx.get(f"{self.stack.hub_url}/hub/api/", timeout=10,
+                                verify=tls_verify(self.stack.ca_bundle)).json().get("version")
             return {"version": version, "refused": f"/hub/api/info: HTTP {r.status_code} with the admin's token"}
 
     # --- the run ----------------------------------------------------------------------------------------------
@@ -220,8 +218,8 @@ class UpgradeRun:
         self.data["project"] = self.stack.project
         self.data["definition_diff"] = compare.diff(definition(self.stack, self.old), definition(self.stack, self.new))
         self.phase("start old release", self.stack.up)
-        admin = expected_state().admin
-        self.site = self.phase("populate", lambda: site.populate(self.stack.hub_url, admin))
+        admin = load_expected().admin   # the specification's admin
+        self.site = self.phase("populate", lambda: site.populate(self.stack.hub_url, admin, self.stack.ca_bundle))
         info_before = self.info()
         self.before = self.phase("snapshot before", lambda: site.snapshot(self.site, self.stack.docker,
                                                                           self.stack.prefix, self.old.hub_image))
@@ -245,8 +243,8 @@ class UpgradeRun:
         versions = compare.parse_versions(labels.get(VERSIONS_LABEL))
         if not versions:   # an image built before the label existed (a --from REF): ask its Python
             versions = json.loads(self.stack.docker.containers.run(
-                image, ["python3", "-c", VERSIONS_PROBE, *VERSIONED_PACKAGES], entrypoint=[], remove=True,
-                network_mode="none"))
+                image, ["python3", "-c", probes.source("package_versions"), *VERSIONED_PACKAGES], entrypoint=[],
+                remove=True, network_mode="none"))
         return {"hub_api": {"jupyterhub": info.get("version"),
                             "spawner": f"{spawner.get('class')} {spawner.get('version')}",
                             "authenticator": f"{auth.get('class')} {auth.get('version')}"},
@@ -309,7 +307,8 @@ class UpgradeRun:
                 api.start_server(user, "", profile)
                 api.wait_ready(user, "")
                 try:
-                    out = site.run_notebook(self.stack.hub_url, user, self.site.tokens[user])
+                    out = site.run_notebook(self.stack.hub_url, user, self.site.tokens[user],
+                                            ca_bundle=self.stack.ca_bundle)
                 except AssertionError as exc:
                     raise AssertionError(f"{user}'s {site.NOTEBOOK} on a server of the new release: {exc}") from None
                 finally:
@@ -326,7 +325,7 @@ class UpgradeRun:
             c.narrowed = self.checklist != "all"   # a marker expression: PARTIAL at best
 
     def _first_profile(self) -> str:
-        from acceptance.servers import read_offered_profiles
+        from acceptance.client.servers import read_offered_profiles
         with self.site.api() as admin_api:
             return next(iter(read_offered_profiles(self.stack.hub_url, "alice", self.site.passwords["alice"],
                                                    admin_api).values()))
@@ -345,8 +344,10 @@ class UpgradeRun:
                f"--html={out_dir / 'pytest-report.html'}", f"--output={out_dir / 'artifacts'}"]
         if self.checklist != "all":
             cmd += ["-m", self.checklist]
-        if getattr(self.stack, "ca_bundle", None):   # production: the proxy's certificate, as the run trusts it
+        if self.stack.ca_bundle:   # production: the proxy's certificate, as the run trusts it
             cmd += ["--ca-bundle", str(self.stack.ca_bundle)]
+        if self.kind != "compose":   # its variant of the expected state, and the steps that kind covers
+            cmd += ["--stack", self.kind]
         proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=3600)
         (out_dir / "verify.log").write_text(proc.stdout + proc.stderr)
         report_file = out_dir / "deployment-report.json"

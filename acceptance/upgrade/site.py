@@ -8,17 +8,18 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from urllib.parse import quote
 
 import httpx
 import websocket
 from dockerspawner import DockerSpawner
 
-from acceptance import mode
-from acceptance.fixtures import Accounts
-from acceptance.hub_api import HubAPI, HubSession, tls_verify
-from acceptance.polling import PollAbort, wait_for
-from acceptance.servers import read_offered_profiles
+from acceptance import probes
+from acceptance.client.accounts import Accounts
+from acceptance.client.hub_api import HubAPI, HubSession, tls_verify
+from acceptance.client.polling import PollAbort, wait_for
+from acceptance.client.servers import read_offered_profiles
 from acceptance.settings import Timeouts
 from acceptance.upgrade.compare import SiteState
 
@@ -49,16 +50,18 @@ class Site:
     notebook_user: str = "bob"                     # whose stopped server is started on the new release
     running: list[tuple[str, str]] = field(default_factory=list)
     pending: list[str] = field(default_factory=list)   # signups left waiting for the admin's approval
+    ca_bundle: str | Path | None = None            # what its https:// hub is verified with (the stack's)
 
     def api(self, user: str | None = None) -> HubAPI:
-        return HubAPI(self.hub_url, self.tokens[user or self.admin])
+        return HubAPI(self.hub_url, self.tokens[user or self.admin], self.ca_bundle)
 
 
-def kernel_execute(hub_url: str, user: str, token: str, kernel: str, code: str, timeout: float = 60) -> str:
+def kernel_execute(hub_url: str, user: str, token: str, kernel: str, code: str, timeout: float = 60,
+                   ca_bundle: str | Path | None = None) -> str:
     """Run `code` on a running kernel through the proxy; its result (text/plain) or printed output. An exception
-    in the kernel raises AssertionError with its name and value."""
+    in the kernel raises AssertionError with its name and value. `ca_bundle`: the stack's (Deployment.ca_bundle)."""
     ws_url = hub_url.replace("http", "ws", 1) + f"/user/{quote(user)}/api/kernels/{kernel}/channels"
-    sslopt = {"ca_certs": mode.current.ca_bundle} if mode.current.ca_bundle else {}   # wss:// (production)
+    sslopt = {"ca_certs": str(ca_bundle)} if ca_bundle else {}   # wss:// (production)
     ws = websocket.create_connection(ws_url, header=[f"Authorization: token {token}"], timeout=timeout, sslopt=sslopt)
     deadline = time.monotonic() + timeout
     try:
@@ -88,26 +91,27 @@ def kernel_execute(hub_url: str, user: str, token: str, kernel: str, code: str, 
         ws.close()
 
 
-def start_kernel(hub_url: str, user: str, token: str, server: str = "") -> str:
+def start_kernel(hub_url: str, user: str, token: str, server: str = "", ca_bundle: str | Path | None = None) -> str:
     base = f"/user/{quote(user)}/" + (f"{quote(server)}/" if server else "")
     r = httpx.post(f"{hub_url}{base}api/kernels", json={}, headers={"Authorization": f"token {token}"},
-                   timeout=Timeouts.http, verify=tls_verify())
+                   timeout=Timeouts.http, verify=tls_verify(ca_bundle))
     assert r.status_code == 201, f"starting a kernel on {user}/{server or '(default)'}: HTTP {r.status_code}"
     return r.json()["id"]
 
 
-def run_notebook(hub_url: str, user: str, token: str, server: str = "") -> str:
-    """Run the user's notebook (read from their home through their server) on a new kernel; its output."""
-    api = HubAPI(hub_url, token)
+def run_notebook(hub_url: str, user: str, token: str, server: str = "", ca_bundle: str | Path | None = None) -> str:
+    """Run the user's notebook (read from their home through their server) on a new kernel; its output.
+    `ca_bundle`: the stack's (Deployment.ca_bundle)."""
+    api = HubAPI(hub_url, token, ca_bundle)
     try:
         base = f"/user/{quote(user)}/" + (f"{quote(server)}/" if server else "")
         r = api.server_get(f"{base}api/contents/{NOTEBOOK}?content=1")
         assert r.status_code == 200, f"reading {user}'s {NOTEBOOK}: HTTP {r.status_code}"
         code = "\n".join(c["source"] if isinstance(c["source"], str) else "".join(c["source"])
                          for c in r.json()["content"]["cells"] if c["cell_type"] == "code")
-        kernel = start_kernel(hub_url, user, token, server)
+        kernel = start_kernel(hub_url, user, token, server, ca_bundle)
         try:
-            return kernel_execute(hub_url, user, token, kernel, code)
+            return kernel_execute(hub_url, user, token, kernel, code, ca_bundle=ca_bundle)
         finally:
             api.http.delete(f"{base}api/kernels/{kernel}")
     finally:
@@ -123,16 +127,16 @@ def write_file(api: HubAPI, user: str, server: str, path: str, content: str) -> 
 PENDING_USER = "dave"
 
 
-def populate(hub_url: str, admin: str) -> Site:
+def populate(hub_url: str, admin: str, ca_bundle: str | Path | None = None) -> Site:
     """Sign up the admin and three users (where signups wait for the admin's approval, the admin approves them, and
     a fourth signup is left pending), make one of them admin, give each an API token, start servers, write files,
-    leave a kernel with a value."""
-    site = Site(hub_url, admin)
-    admin_session = HubSession(hub_url)
+    leave a kernel with a value. `ca_bundle`: the stack's (Deployment.ca_bundle)."""
+    site = Site(hub_url, admin, ca_bundle=ca_bundle)
+    admin_session = HubSession(hub_url, ca_bundle)
     try:
         for name in (admin, "alice", "bob", "carol", PENDING_USER):
             site.passwords[name] = Accounts.new_password()
-            with HubSession(hub_url) as session:
+            with HubSession(hub_url, ca_bundle) as session:
                 result = session.signup(name, site.passwords[name])
             pending = "has been sent to the admin" in result.message
             assert result.ok or pending, f"signup of {name}: {result.alert} {result.message}"
@@ -142,7 +146,7 @@ def populate(hub_url: str, admin: str) -> Site:
             if pending:   # production mode: the admin approves at /hub/authorize (a page, with the login cookie)
                 r = admin_session.http.get(f"/hub/authorize/{quote(name)}", follow_redirects=False)
                 assert r.status_code in (200, 302), f"approving {name}: HTTP {r.status_code}"
-            with HubSession(hub_url) as session:
+            with HubSession(hub_url, ca_bundle) as session:
                 session.login(name, site.passwords[name])
                 site.tokens[name] = session.create_token(name, "upgrade run")
             if name == admin:
@@ -170,27 +174,11 @@ def populate(hub_url: str, admin: str) -> Site:
             else:
                 site.running.append((user, server))
     # the notebook runs on the old release; then a kernel is left holding a value
-    run_notebook(hub_url, "alice", site.tokens["alice"])
-    kernel = start_kernel(hub_url, "alice", site.tokens["alice"])
-    kernel_execute(hub_url, "alice", site.tokens["alice"], kernel, KERNEL_CODE)
+    run_notebook(hub_url, "alice", site.tokens["alice"], ca_bundle=ca_bundle)
+    kernel = start_kernel(hub_url, "alice", site.tokens["alice"], ca_bundle=ca_bundle)
+    kernel_execute(hub_url, "alice", site.tokens["alice"], kernel, KERNEL_CODE, ca_bundle=ca_bundle)
     site.kernel = ("alice", kernel)
     return site
-
-
-HASH_HOMES = """
-import hashlib, json, os, sys
-out = {}
-for user in sys.argv[1:]:
-    root, files = f"/homes/{user}", {}
-    for folder, dirs, names in os.walk(root):
-        dirs[:] = [d for d in dirs if not d.startswith(".")]
-        for name in names:
-            if not name.startswith("."):
-                path = os.path.join(folder, name)
-                files[os.path.relpath(path, root)] = hashlib.sha256(open(path, "rb").read()).hexdigest()
-    out[user] = files
-print(json.dumps(out))
-"""
 
 
 def home_files(docker_client, prefix: str, users: list[str], image: str) -> dict[str, dict[str, str]]:
@@ -204,9 +192,9 @@ def home_files(docker_client, prefix: str, users: list[str], image: str) -> dict
     if not volumes:
         return {}
     users_with = [v["bind"].rsplit("/", 1)[1] for v in volumes.values()]
-    out = docker_client.containers.run(image, ["python3", "-c", HASH_HOMES, *users_with], entrypoint=[],
-                                       volumes=volumes, remove=True, network_mode="none", name=f"{prefix}homes-"
-                                       f"{uuid.uuid4().hex[:6]}")
+    out = docker_client.containers.run(image, ["python3", "-c", probes.source("hash_homes"), *users_with],
+                                       entrypoint=[], volumes=volumes, remove=True, network_mode="none",
+                                       name=f"{prefix}homes-{uuid.uuid4().hex[:6]}")
     return json.loads(out)
 
 
@@ -225,17 +213,18 @@ def snapshot(site: Site, docker_client, prefix: str, image: str) -> SiteState:
                 state.users[user["name"]] = {"admin": bool(user.get("admin")), "servers": servers}
     for owner, token in site.tokens.items():
         r = httpx.get(f"{site.hub_url}/hub/api/user", headers={"Authorization": f"token {token}"},
-                      timeout=Timeouts.http, verify=tls_verify())
+                      timeout=Timeouts.http, verify=tls_verify(site.ca_bundle))
         state.tokens[owner] = r.status_code == 200 and r.json().get("name") == owner
     state.files = home_files(docker_client, prefix, list(site.tokens), image)
     # who may log in: the approved signups can, the one left pending cannot (NativeAuthenticator's own table)
     for name in (*site.tokens, *site.pending):
-        with HubSession(site.hub_url) as session:
+        with HubSession(site.hub_url, site.ca_bundle) as session:
             state.logins[name] = session.try_login(name, site.passwords[name])
     if site.kernel:
         user, kernel = site.kernel
         try:
-            state.kernel = kernel_execute(site.hub_url, user, site.tokens[user], kernel, KERNEL_VARIABLE, timeout=30)
+            state.kernel = kernel_execute(site.hub_url, user, site.tokens[user], kernel, KERNEL_VARIABLE, timeout=30,
+                                          ca_bundle=site.ca_bundle)
         except Exception as exc:  # noqa: BLE001 - the comparison reports it
             state.errors.append(f"the kernel left running on {user}'s server: {type(exc).__name__}: {exc}")
     return state
@@ -249,7 +238,7 @@ def wait_servers_answer(site: Site, timeout: float = 30) -> list[str]:
 
         def answers(path=path, user=user):
             r = httpx.get(f"{site.hub_url}{path}", headers={"Authorization": f"token {site.tokens[user]}"},
-                          timeout=Timeouts.http, verify=tls_verify())
+                          timeout=Timeouts.http, verify=tls_verify(site.ca_bundle))
             if r.status_code in (401, 403):   # the token is refused: no wait makes it accepted
                 raise PollAbort(f"HTTP {r.status_code}: {user}'s token is refused")
             return r.status_code == 200 or None

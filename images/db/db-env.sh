@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # The database's settings and their defaults, read by every script of this image (sourced).
 POSTGRES_USER=${POSTGRES_USER:-jupyterhub}
 POSTGRES_DB=${POSTGRES_DB:-jupyterhub}

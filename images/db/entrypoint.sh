@@ -4,6 +4,7 @@
 # $POSTGRES_PASSWORD_FILE (a volume the hub reads it from). Then PostgreSQL runs in the foreground.
 # Local (socket) connections inside this container need no password: backup.sh and restore.sh use them.
 set -eu
+# shellcheck source=db-env.sh  # beside this script here; the Dockerfile installs both in the image
 . /usr/local/lib/db-env.sh
 
 if [ ! -s "$POSTGRES_PASSWORD_FILE" ]; then

@@ -2,6 +2,7 @@
 # db-restore [DATABASE]: restore an SQL dump (db-backup's) from stdin into the hub's database (or
 # DATABASE, created when missing), in one transaction: all or nothing.
 set -eu
+# shellcheck source=db-env.sh  # beside this script here; the Dockerfile installs both in the image
 . /usr/local/lib/db-env.sh
 db=${1:-$POSTGRES_DB}
 if ! psql -h "$SOCKET_DIR" -U "$POSTGRES_USER" -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$db'" \

@@ -18,7 +18,7 @@
 # IPTABLES                iptables-nft or iptables-legacy; default: the backend whose FORWARD chain jumps to
 #                         DOCKER-USER, i.e. the one the host's dockerd uses
 # Exit status 2: no backend has Docker's DOCKER-USER chain (Docker manages iptables differently on this host,
-# or not at all): the operator must block the address himself (README "Production").
+# or not at all): the operator must block the address himself (docs/production.md).
 set -eu
 
 CHAIN=DOCKER-USER
@@ -40,7 +40,7 @@ backend() {
         fi
     done
     log "neither iptables-nft nor iptables-legacy has a FORWARD chain that jumps to $CHAIN: Docker does not" \
-        "manage iptables here as expected; block $ADDRESS from $BRIDGE yourself (README \"Production\")"
+        "manage iptables here as expected; block $ADDRESS from $BRIDGE yourself (docs/production.md)"
     exit 2
 }
 

@@ -8,9 +8,9 @@
 
     python stack/kubernetes/z2jh_values.py [--registry REG/] [--output FILE] [--profiles FILE]
 
-(`nox -s z2jh-values` installs what it needs and runs this). The values target the chart version
-CHART_VERSION; acceptance/unit/test_z2jh_values.py builds each profile's pod with the KubeSpawner that
-chart's hub runs and compares it with the expected state.
+(`nox -s z2jh-values` installs what it needs, the hub's package jhub_platform among it, and runs this). The
+values target the chart version CHART_VERSION; acceptance/unit/test_z2jh_values.py builds each profile's pod with
+the KubeSpawner that chart's hub runs and compares it with the expected state.
 """
 from __future__ import annotations
 
@@ -22,6 +22,10 @@ import sys
 import tempfile
 from pathlib import Path
 from urllib.parse import urlsplit
+
+# the hub's own package (images/hub/), installed into the session's virtualenv by `nox -s z2jh-values`
+from jhub_platform.effective_config import load_effective_config
+from jhub_platform.profiles import load_profiles
 
 ROOT = Path(__file__).resolve().parents[2]
 STACK_DIR = ROOT / "stack"
@@ -47,20 +51,9 @@ class RenderError(ValueError):
     """The platform's definition cannot be expressed as chart values; the message says why."""
 
 
-def _import_paths() -> None:
-    """The repository's packages: jhub_platform (the hub's own) and acceptance.hub_config (the config
-    loader the unit tests use too)."""
-    for path in (ROOT, ROOT / "images" / "hub"):
-        if str(path) not in sys.path:
-            sys.path.insert(0, str(path))
-
-
 def hub_settings() -> dict:
     """{section: {trait: value}} of stack/jupyterhub_config.py under the current environment, except its
     data directory: one that does not exist, so that no secret is made (the chart makes its own)."""
-    _import_paths()
-    from acceptance.hub_config import load_effective_config
-
     saved = os.environ.get("HUB_DATA_DIR")
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["HUB_DATA_DIR"] = str(Path(tmp) / "absent")
@@ -129,9 +122,6 @@ def _auth(settings: dict) -> dict:
 def render(profiles_file: str | Path = PROFILES_FILE, *, registry: str = "", settings: dict | None = None) -> dict:
     """The chart's values. `registry` is put in front of every image name ("registry.example.org/jhub/");
     `settings` is the evaluated hub config (hub_settings(), the default)."""
-    _import_paths()
-    from jhub_platform.profiles import load_profiles
-
     settings = hub_settings() if settings is None else settings
     profiles = load_profiles(profiles_file)
     uid, cmd = image_user()

@@ -1,6 +1,6 @@
 """The platform's configuration rendered: stack/jupyterhub_config.py evaluated, as plain JSON, for the
-unit tests of the config and the Kubernetes values (stack/kubernetes/z2jh_values.py, which carries its
-settings over). Acceptance checks never use it: they observe the running hub."""
+Kubernetes values (stack/kubernetes/z2jh_values.py, which carries its settings over) and the harness's unit tests
+of the config. The hub itself never uses it, nor do acceptance checks: they observe the running hub."""
 from __future__ import annotations
 
 

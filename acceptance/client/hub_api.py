@@ -1,31 +1,24 @@
-"""One HTTP wrapper for the hub: base URL, timeouts, XSRF, tokens; and the REST calls tests use."""
+"""One HTTP wrapper for the hub: base URL, timeouts, XSRF, tokens; and the REST calls tests use. The hub's
+forms and routes themselves are in hub_protocol.py, which the load stage's journeys speak too."""
 from __future__ import annotations
 
 import base64
 import os
 import re
 import ssl
-from dataclasses import dataclass
 from urllib.parse import quote
 
 import httpx
 
-from acceptance import mode
-from acceptance.polling import PollAbort, wait_for
+from acceptance.client import hub_protocol as hub
+from acceptance.client.polling import PollAbort, wait_for
 from acceptance.settings import Timeouts
 
 
-def tls_verify() -> ssl.SSLContext | bool:
-    """What httpx verifies an https:// hub against: the run's --ca-bundle, else the system's CAs."""
-    return ssl.create_default_context(cafile=mode.current.ca_bundle) if mode.current.ca_bundle else True
-
-_ALERT = re.compile(r'<div class="alert ([\w-]+)"[^>]*>\s*(.*?)\s*</div>', re.S)
-_LOGIN_ERROR = re.compile(r'<p class="login_error">\s*(.*?)\s*</p>', re.S)
-
-
-def _text(html: str) -> str:
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).strip()
-
+def tls_verify(ca_bundle: str | os.PathLike | None) -> ssl.SSLContext | bool:
+    """What httpx verifies an https:// hub against: the deployment's CA bundle (a verify run's --ca-bundle, the
+    production stack's own certificate: Deployment.ca_bundle), else (None) the system's CAs."""
+    return ssl.create_default_context(cafile=ca_bundle) if ca_bundle else True
 
 def headers_not_matching(response: httpx.Response, wanted: dict[str, str]) -> dict[str, str | None]:
     """The headers of `wanted` (header -> regular expression) the response lacks or sends with another value."""
@@ -33,31 +26,26 @@ def headers_not_matching(response: httpx.Response, wanted: dict[str, str]) -> di
             if not re.search(pattern, response.headers.get(header) or "")}
 
 
-def websocket_handshake(client: httpx.Client, path: str) -> httpx.Response:
-    """Open a websocket at `path` with the client's credentials (its headers and cookies; none: anonymous) on
-    a connection of its own, and return the answer to the handshake: 101 means the websocket was accepted.
-    Only the handshake is made: the connection is closed without sending a frame."""
+def websocket_handshake(hub: HubSession | HubAPI, path: str) -> httpx.Response:
+    """Open a websocket at `path` with the session's or API client's credentials (its headers and cookies; a fresh
+    session's: anonymous) on a connection of its own, and return the answer to the handshake: 101 means the
+    websocket was accepted. Only the handshake is made: the connection is closed without sending a frame."""
+    client = hub.http
     headers = {**client.headers, "Connection": "Upgrade", "Upgrade": "websocket", "Sec-WebSocket-Version": "13",
                "Sec-WebSocket-Key": base64.b64encode(os.urandom(16)).decode()}
-    with httpx.Client(base_url=client.base_url, timeout=Timeouts.http, verify=tls_verify(),
+    with httpx.Client(base_url=client.base_url, timeout=Timeouts.http, verify=tls_verify(hub.ca_bundle),
                       cookies=client.cookies) as one_off:
         return one_off.get(path, headers=headers)
-
-
-@dataclass
-class SignupResult:
-    ok: bool
-    alert: str      # alert-success / alert-danger ...
-    message: str
 
 
 class HubSession:
     """A browser-like session (cookies, _xsrf) for the hub's HTML forms."""
 
-    def __init__(self, base_url: str):
-        self.base_url = base_url.rstrip("/")
+    def __init__(self, base_url: str, ca_bundle: str | os.PathLike | None = None):
+        """`ca_bundle`: what an https:// hub is verified with (the deployment's: Deployment.ca_bundle)."""
+        self.base_url, self.ca_bundle = base_url.rstrip("/"), ca_bundle
         self.http = httpx.Client(base_url=self.base_url, timeout=Timeouts.http, follow_redirects=False,
-                                 verify=tls_verify())
+                                 verify=tls_verify(ca_bundle))
 
     def close(self) -> None:
         self.http.close()
@@ -69,38 +57,29 @@ class HubSession:
         self.close()
 
     def _xsrf(self, path: str) -> str:
+        """GET the form at `path`; the _xsrf to post it with."""
         r = self.http.get(path)
         r.raise_for_status()
-        token = self.http.cookies.get("_xsrf", path=f"{httpx.URL(self.base_url).path.rstrip('/')}/hub/")
-        if not token:
-            m = re.search(r'name="_xsrf" value="([^"]+)"', r.text)
-            token = m.group(1) if m else ""
-        return token
+        return hub.form_xsrf(self.http.cookies.jar, self.base_url, r.text)
 
     def signup(self, username: str, password: str, confirmation: str | None = None,
-               two_factor: bool = False) -> SignupResult:
-        xsrf = self._xsrf("/hub/signup")
-        form = {"username": username, "signup_password": password,
-                "signup_password_confirmation": password if confirmation is None else confirmation, "_xsrf": xsrf}
-        r = self.http.post("/hub/signup", data={**form, **({"2fa": "2fa"} if two_factor else {})})
-        m = _ALERT.search(r.text)
-        alert, message = (m.group(1), _text(m.group(2))) if m else ("", "")
-        return SignupResult(ok=r.status_code == 200 and alert == "alert-success", alert=alert, message=message)
+               two_factor: bool = False) -> hub.SignupResult:
+        form = hub.signup_form(username, password, self._xsrf(hub.SIGNUP), confirmation, two_factor)
+        r = self.http.post(hub.SIGNUP, data=form)
+        return hub.signup_result(r.status_code, r.text)
 
     def post_login(self, username: str, password: str, otp: str | None = None,
                    next_url: str | None = None) -> httpx.Response:
         """The hub's answer to the login form (with `?next=next_url` when given), redirects not followed."""
-        xsrf = self._xsrf("/hub/login")
-        form = {"username": username, "password": password, "_xsrf": xsrf, **({"2fa": otp} if otp else {})}
-        return self.http.post("/hub/login", data=form, params={"next": next_url} if next_url is not None else None)
+        form = hub.login_form(username, password, self._xsrf(hub.LOGIN), otp)
+        return self.http.post(hub.LOGIN, data=form, params={"next": next_url} if next_url is not None else None)
 
     def login_attempt(self, username: str, password: str, otp: str | None = None) -> tuple[bool, str]:
         """(accepted, the login page's error message): accepted when the hub redirects."""
         r = self.post_login(username, password, otp)
         if r.status_code not in (200, 302):
             raise AssertionError(f"login as {username!r}: unexpected HTTP {r.status_code}")
-        m = _LOGIN_ERROR.search(r.text)
-        return r.status_code == 302, _text(m.group(1)) if m else ""
+        return hub.login_accepted(r.status_code), hub.login_error(r.text)
 
     def try_login(self, username: str, password: str) -> bool:
         """True when the hub accepts the credentials (it redirects), False when it shows the form again."""
@@ -111,19 +90,21 @@ class HubSession:
             raise AssertionError(f"login as {username!r} was refused")
 
     def create_token(self, username: str, note: str, expires_in: int | None = None) -> str:
-        xsrf = self.http.cookies.get("_xsrf", path=f"{httpx.URL(self.base_url).path.rstrip('/')}/hub/") or ""
-        body = {"note": note, **({"expires_in": expires_in} if expires_in else {})}
-        r = self.http.post(f"/hub/api/users/{quote(username)}/tokens", json=body, headers={"X-XSRFToken": xsrf})
+        xsrf = hub.xsrf_from_cookies(self.http.cookies.jar, self.base_url)
+        r = self.http.post(hub.tokens_path(username), json=hub.token_request(note, expires_in),
+                           headers={hub.XSRF_HEADER: xsrf})
         r.raise_for_status()
-        return r.json()["token"]
+        return hub.token_of(r.json())
 
 
 class HubAPI:
     """The hub's REST API with an API token."""
 
-    def __init__(self, base_url: str, token: str):
+    def __init__(self, base_url: str, token: str, ca_bundle: str | os.PathLike | None = None):
+        """`ca_bundle`: what an https:// hub is verified with (the deployment's: Deployment.ca_bundle)."""
         self.base_url, self.token = base_url.rstrip("/"), token   # the token: handed to the load stage (L1)
-        self.http = httpx.Client(base_url=self.base_url, timeout=Timeouts.http, verify=tls_verify(),
+        self.ca_bundle = ca_bundle
+        self.http = httpx.Client(base_url=self.base_url, timeout=Timeouts.http, verify=tls_verify(ca_bundle),
                                  headers={"Authorization": f"token {token}"})
 
     def close(self) -> None:
@@ -139,7 +120,7 @@ class HubAPI:
         """Delete `user`'s tokens with this note (the ones a run made for itself)."""
         for t in self.get(f"/users/{quote(user)}/tokens").get("api_tokens", []):
             if t.get("note") == note:
-                self.http.delete(f"/hub/api/users/{quote(user)}/tokens/{t['id']}")
+                self.http.delete(f"{hub.tokens_path(user)}/{t['id']}")
 
     # the admin's logged-in session, when there is one: JupyterHub 6 page handlers (NativeAuthenticator's
     # /hub/authorize among them) take no token, only the login cookie
@@ -153,7 +134,7 @@ class HubAPI:
             raise AssertionError(f"approving {user} at /hub/authorize: HTTP {r.status_code}")
 
     def get(self, path: str) -> dict:
-        r = self.http.get(f"/hub/api{path}")
+        r = self.http.get(f"{hub.API}{path}")
         r.raise_for_status()
         return r.json()
 
@@ -174,24 +155,19 @@ class HubAPI:
 
     def remove_server(self, user: str, server: str) -> None:
         """Delete a named server's record (stopping it first if it runs)."""
-        r = self.http.request("DELETE", self._server_path(user, server), json={"remove": True})
+        r = self.http.request("DELETE", hub.server_path(user, server), json={"remove": True})
         if r.status_code not in (202, 204, 404):
             raise AssertionError(f"removing {user}/{server}: HTTP {r.status_code} {r.text}")
         self.wait_stopped(user, server)
 
-    @staticmethod
-    def _server_path(user: str, server: str) -> str:
-        base = f"/hub/api/users/{quote(user)}"
-        return f"{base}/servers/{quote(server)}" if server else f"{base}/server"
-
     def start_server(self, user: str, server: str, profile_key: str) -> None:
-        r = self.http.post(self._server_path(user, server), json={"profile": profile_key})
+        r = self.http.post(hub.server_path(user, server), json={"profile": profile_key})
         if r.status_code not in (201, 202):
             raise AssertionError(
                 f"starting {user}/{server or '(default)'} with {profile_key}: HTTP {r.status_code} {r.text}")
 
     def stop_server(self, user: str, server: str = "") -> None:
-        r = self.http.delete(self._server_path(user, server))
+        r = self.http.delete(hub.server_path(user, server))
         if r.status_code not in (202, 204, 404):
             raise AssertionError(f"stopping {user}/{server or '(default)'}: HTTP {r.status_code} {r.text}")
 

@@ -1,7 +1,8 @@
 """How this run verifies: its own stack (the default), or a running deployment given by URL.
 
-Set once from the command line at configure time (acceptance/fixtures.py); read by fixtures and by the
-collection hook that leaves out what the mode may not do."""
+Made once from the command line at configure time (acceptance/verify.py) and kept in the config's stash
+(acceptance/run_state.py); read through the `mode` fixture and by the collection hook that leaves out what the
+mode may not do."""
 from __future__ import annotations
 
 import os
@@ -40,7 +41,7 @@ class Credentials:
                    password=values.get("JUPYTERHUB_ADMIN_PASSWORD") or None)
 
 
-@dataclass
+@dataclass(frozen=True)
 class RunMode:
     hub_url: str | None = None         # None: the harness starts its own stack
     docker: bool = True                # the run may use the deployment's Docker engine
@@ -51,7 +52,7 @@ class RunMode:
     user_prefix: str = ""              # on every user the run makes (verify runs: jhv<id>-)
     deployment_prefix: str = ""        # the deployment's own NAME_PREFIX (verify runs)
     project: str = "jhub-docker"       # the deployment's compose project (verify runs)
-    stack: str = "compose"             # how the harness deploys its own stack: compose | swarm (--stack)
+    stack: str = "compose"             # --stack: the kind the harness deploys, or (verify) the kind at hub_url
     load: str | None = None            # a load scenario file: the run ends with the load stage (L1, --load)
 
     @property
@@ -62,5 +63,3 @@ class RunMode:
 def new_user_prefix() -> str:
     return f"jhv{uuid.uuid4().hex[:6]}-"
 
-
-current = RunMode()

@@ -6,34 +6,33 @@ server model's `state` names (DockerSpawner's object_id, under ProfilesSpawner's
 zero-to-jupyterhub reads `pod_name`: never a name the harness re-derives."""
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass
-from html import unescape
 from urllib.parse import quote
 
 from docker.errors import NotFound
 
+from acceptance.client.forms import select_options
+from acceptance.client.hub_api import HubAPI, HubSession
+from acceptance.client.polling import wait_for
 from acceptance.expected import ExpectedProfile
-from acceptance.hub_api import HubAPI, HubSession
-from acceptance.polling import wait_for
 from acceptance.settings import Timeouts
 
-_OPTION = re.compile(r'<option\s+value="([^"]*)"[^>]*>\s*(.*?)\s*</option>', re.S)
 FORM_PROBE_SERVER = "profiles-form"   # a named server whose spawn form is read, then removed
 
 
 def spawn_form_options(html: str) -> dict[str, str]:
     """{display name: form value} of the spawn form's profile select, in the form's order."""
-    select = re.search(r'<select[^>]*name="profile"[^>]*>(.*?)</select>', html, re.S)
-    if not select:
+    options = select_options(html, "profile")
+    if options is None:
         raise AssertionError("the spawn form has no profile dropdown (select[name=profile])")
-    return {unescape(name): unescape(value) for value, name in _OPTION.findall(select.group(1))}
+    return dict(options)
 
 
 def read_offered_profiles(hub_url: str, user: str, password: str, api: HubAPI) -> dict[str, str]:
-    """The profiles the hub's spawn form offers `user`: {display name: form value}."""
-    with HubSession(hub_url) as session:
+    """The profiles the hub's spawn form offers `user`: {display name: form value} (the hub verified as `api`
+    verifies it)."""
+    with HubSession(hub_url, api.ca_bundle) as session:
         session.login(user, password)
         r = session.http.get(f"/hub/spawn/{quote(user)}/{FORM_PROBE_SERVER}")
     api.remove_server(user, FORM_PROBE_SERVER)   # GET /hub/spawn/<user>/<name> records the named server

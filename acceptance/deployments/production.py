@@ -18,49 +18,49 @@ from pathlib import Path
 
 from docker.errors import NotFound
 
-from acceptance import mode
-from acceptance.deployment import StackError
-from acceptance.polling import wait_for
+from acceptance.client.polling import wait_for
+from acceptance.deployments.compose import ComposeStack
+from acceptance.deployments.deployment import StackError
+from acceptance.deployments.own import free_port
 from acceptance.settings import STACK_DIR
-from acceptance.stack import StackRun, free_port
 from images.build import PRODUCTION_IMAGES
 
 PRODUCTION_DIR = STACK_DIR / "production"
 TLS_FILES = ("tls.crt", "tls.key")
 
 
-class ProductionRun(StackRun):
+class ProductionRun(ComposeStack):
+    """The production stack (--stack production); beyond the interface, what only it has: its TLS proxy and the
+    HTTP port it redirects from, its database (restart_db, the operator's scripts), the host's firewall rule. A
+    check that needs them is given the stack as a ProductionRun (R7's `production_stack` fixture)."""
+
     kind = "production"
     kind_text = "stack/production/ on one host: TLS proxy, PostgreSQL, idle culler, metrics, hardened auth"
     compose_file = PRODUCTION_DIR / "docker-compose.yml"
+    scheme = "https"
 
-    def __init__(self, *args, tls_from: ProductionRun | None = None, extra_env: dict[str, str] | None = None,
-                 **kwargs):
-        http_port = free_port()
-        super().__init__(*args, extra_env={"HTTP_PORT": str(http_port), **(extra_env or {})}, **kwargs)
-        self.env.pop("HUB_BIND")
-        self.env["HTTPS_PORT"] = self.env.pop("HUB_PORT")
-        self.env["HTTPS_BIND"] = "127.0.0.1"
-        self.http_port = http_port
+    def __init__(self, *args, tls_from: ProductionRun | None = None, **kwargs):
+        self.http_port = free_port()   # the proxy's redirect to https
+        super().__init__(*args, **kwargs)
         # the user network's bridge interface, named after the run (at most 15 characters: a Linux interface name)
         self.user_bridge = self.env.setdefault("USER_BRIDGE", f"{self.project}-u")
         if len(self.user_bridge) > 15:
             raise StackError(f"USER_BRIDGE {self.user_bridge!r} is longer than 15 characters")
-        self.hub_url = f"https://127.0.0.1:{self.port}"
         self.proxy_container_name = f"{self.prefix}jupyterhub-proxy"
         self.db_container_name = f"{self.prefix}jupyterhub-db"
         self.firewall_container_name = f"{self.prefix}jupyterhub-firewall"
         self.tls_dir = Path(self._env_dir.name) / "tls"   # the certificate the run trusts (and, for tls_from, serves)
         self.tls_dir.mkdir(mode=0o700)
-        self.ca_bundle = self.tls_dir / "tls.crt"
+        self.ca_bundle = self.tls_dir / "tls.crt"   # what the run's https clients verify this stack's hub with
         if tls_from is not None:   # the operator's own pair, mounted from a host folder
             for name in TLS_FILES:
                 shutil.copyfile(tls_from.tls_dir / name, self.tls_dir / name)
             self.env["TLS_DIR"] = str(self.tls_dir)
-        self._write_env_file()
+        self.write_env_file()
 
-    def _write_env_file(self) -> None:
-        (Path(self._env_dir.name) / "stack.env").write_text("".join(f"{k}={v}\n" for k, v in self.env.items()))
+    def published_env(self) -> dict[str, str]:
+        """The TLS proxy on the host's loopback: https at the run's port, the redirect from http at another."""
+        return {"HTTPS_BIND": "127.0.0.1", "HTTPS_PORT": str(self.port), "HTTP_PORT": str(self.http_port)}
 
     def check_images(self) -> None:
         super().check_images()
@@ -72,10 +72,6 @@ class ProductionRun(StackRun):
     def before_ready(self) -> None:
         if "TLS_DIR" not in self.env:
             wait_for(self._copy_generated_pair, timeout=30, what="the proxy's self-signed certificate")
-            # what the run's https clients verify the hub with (a stack given this pair serves the same); the
-            # first stack's only: a second one (P2's bad setting) is removed, and its file with it, mid-run
-            if not (mode.current.ca_bundle and Path(mode.current.ca_bundle).exists()):
-                mode.current.ca_bundle = str(self.ca_bundle)
 
     def _copy_generated_pair(self) -> bool:
         try:

@@ -1,9 +1,10 @@
 """One test run's copy of the platform on Docker Swarm (`--stack swarm`): stack/swarm/deploy.sh under the
 run's stack name and name prefix, on this host's swarm.
 
-A host that is not in a swarm is made a single-node swarm for the run (listening on 127.0.0.1 only), and
-left again when the run's last stack is removed, with the gateway bridge the swarm made; a host already in
-a swarm keeps it as it was. What differs from the compose stack: the hub is a swarm service whose task
+A host that is not in a swarm is made a single-node swarm for the run's stack (listening on 127.0.0.1 only),
+and left again when that stack is removed, with the gateway bridge the swarm made; a host already in a swarm
+keeps it as it was (so does a second stack of the run, started while the first one runs: it finds the swarm
+the first one made). What differs from the compose stack: the hub is a swarm service whose task
 runs it in a container; each user server is a service of its own (its server state names the service, the
 checks read its task's container); the hub is published on 127.0.0.1 by deploy.sh's gateway container."""
 from __future__ import annotations
@@ -13,44 +14,41 @@ import subprocess
 
 from docker.errors import NotFound
 
-from acceptance.deployment import StackError
-from acceptance.polling import wait_for
+from acceptance.client.polling import wait_for
+from acceptance.deployments.deployment import StackError
+from acceptance.deployments.own import OwnStack
 from acceptance.settings import STACK_DIR, Timeouts
-from acceptance.stack import StackRun
 
 DEPLOY = STACK_DIR / "swarm" / "deploy.sh"
 GWBRIDGE = "docker_gwbridge"
 
 
 class SwarmHost:
-    """The host's swarm membership as the run found it, and the run's stacks on it."""
+    """The host's swarm membership as a stack found it when it started."""
 
-    made = False           # this run initialised the swarm (and leaves it at the end)
-    made_gwbridge = False  # ... and the swarm made the gateway bridge
-    stacks = 0
+    def __init__(self, docker):
+        self.docker = docker
+        self.made = False           # the stack initialised the swarm (and leaves it when it is removed)
+        self.made_gwbridge = False  # ... and the swarm made the gateway bridge
 
-    @classmethod
-    def join(cls, docker) -> None:
-        if cls.stacks == 0 and docker.info()["Swarm"]["LocalNodeState"] == "inactive":
-            had_bridge = bool(docker.networks.list(names=[GWBRIDGE]))
+    def join(self) -> None:
+        if self.docker.info()["Swarm"]["LocalNodeState"] == "inactive":
+            had_bridge = bool(self.docker.networks.list(names=[GWBRIDGE]))
             run(["docker", "swarm", "init", "--advertise-addr", "127.0.0.1", "--listen-addr", "127.0.0.1:2377"],
                 "docker swarm init")
-            cls.made, cls.made_gwbridge = True, not had_bridge
-        cls.stacks += 1
+            self.made, self.made_gwbridge = True, not had_bridge
 
-    @classmethod
-    def leave(cls, docker) -> list[str]:
-        cls.stacks -= 1
-        if cls.stacks > 0 or not cls.made:
+    def leave(self) -> list[str]:
+        if not self.made:
             return []
         errors = []
         proc = subprocess.run(["docker", "swarm", "leave", "--force"], capture_output=True, text=True)
         if proc.returncode != 0:
             errors.append(f"docker swarm leave: {proc.stderr.strip()}")
-        if cls.made_gwbridge:
-            for network in docker.networks.list(names=[GWBRIDGE]):
+        if self.made_gwbridge:
+            for network in self.docker.networks.list(names=[GWBRIDGE]):
                 network.remove()
-        cls.made = cls.made_gwbridge = False
+        self.made = self.made_gwbridge = False
         return errors
 
 
@@ -61,7 +59,10 @@ def run(cmd: list[str], what: str, **kw) -> str:
     return proc.stdout
 
 
-class SwarmRun(StackRun):
+class SwarmRun(OwnStack):
+    """The swarm stack (--stack swarm): the hub a service run by its task's container, each user server a service
+    of its own, the hub published by deploy.sh's gateway container."""
+
     kind = "swarm"
     kind_text = "stack/swarm/ on this host's Docker Swarm"
 
@@ -70,6 +71,7 @@ class SwarmRun(StackRun):
         self.hub_service_name = f"{self.project}_hub"
         self.hub_container_name = self.hub_service_name   # the hub is the service; its task's container runs it
         self.gateway_name = f"{self.prefix}jupyterhub-gateway"
+        self.host = SwarmHost(self.docker)
         self._joined = False
 
     # --- lifecycle ----------------------------------------------------------------------
@@ -82,12 +84,9 @@ class SwarmRun(StackRun):
         return {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "DOCKER_HOST", "LANG")}
 
     def start_stack(self) -> None:
-        SwarmHost.join(self.docker)
+        self.host.join()
         self._joined = True
         self._deploy()
-
-    def compose_down_up(self) -> None:
-        raise NotImplementedError("the swarm stack has no `docker compose down`/`up`: see deploy.sh rm")
 
     # --- the hub: a service, run by its task's container --------------------------------------
     def hub_service(self):
@@ -195,7 +194,7 @@ class SwarmRun(StackRun):
                 errors.append(str(exc))
         try:   # a service's containers and network go a moment after the service
             wait_for(lambda: not self.services() and not [
-                left for left in StackRun.leftovers(self)
+                left for left in OwnStack.leftovers(self)
                 if left.startswith(("container", "network")) and self.gateway_name not in left],
                 timeout=Timeouts.stop, what=f"the services, containers and network of stack {self.project} to go")
         except Exception as exc:  # noqa: BLE001 - reported with the rest
@@ -206,6 +205,6 @@ class SwarmRun(StackRun):
         left = self.leftovers()
         if self._joined:
             self._joined = False
-            errors += SwarmHost.leave(self.docker)
+            errors += self.host.leave()
         if left or errors:
             raise StackError(f"clean-up of swarm run {self.project} incomplete: left {left}; errors {errors}")

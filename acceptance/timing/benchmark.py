@@ -1,15 +1,16 @@
 """Benchmark: prints figures and writes them to reports/benchmark.json; enforces nothing.
 
-    python -m acceptance.benchmark [--spawns N] [--run-report reports/deployment-report.json]
-                                   [--junit reports/junit.xml] [--builds] [--output FILE]
+    python -m acceptance.timing.benchmark [--spawns N] [--run-report reports/deployment-report.json]
+                                   [--junit reports/junit.xml] [--builds] [--suite cold warm] [--output FILE]
 
 Image sizes against the targets; hub start (compose up -> API answers); N spawns of every profile
 (default 3), each timed from the REST request to ready and split by evidence into where the time went
-(acceptance/spawn_timing.py: the container's create and start times, the server's and the hub's logs),
+(acceptance/timing/spawn.py: the container's create and start times, the server's and the hub's logs),
 with the landing page's first answer and the stop time; whether the spawn times fall into a fast and a
 slow group, and which segment makes the difference. With --run-report (and --junit), where a test run's time
-went: per step, the checklist's sum, the slowest checks and setups (acceptance/run_timing.py). Last, issue
-11's speed targets, measured or not. `--spawns 0` starts no stack. With --builds, also the time of a cached
+went: per step, the checklist's sum, the slowest checks and setups (acceptance/timing/run.py). With --suite, README's
+main job timed from a fresh clone, warm and/or cold (acceptance/timing/suite.py). Last, issue 18's speed targets,
+measured or not. `--spawns 0` starts no stack. With --builds, also the time of a cached
 rebuild of each image.
 """
 from __future__ import annotations
@@ -23,12 +24,11 @@ from pathlib import Path
 
 import docker
 
-from acceptance import run_timing, spawn_timing
-from acceptance.expected import current
-from acceptance.hub_api import HubAPI, HubSession
-from acceptance.images_info import image_size, shared_size
-from acceptance.run_timing import fmt_s
-from acceptance.servers import Servers, read_offered_profiles
+from acceptance.client.hub_api import HubAPI, HubSession
+from acceptance.client.servers import Servers, read_offered_profiles
+from acceptance.deployments.compose import StackRun
+from acceptance.deployments.images_info import image_size, shared_size
+from acceptance.expected import load as load_expected
 from acceptance.settings import (
     IMAGE_SIZE_TARGETS,
     IMAGES_TOGETHER_TARGET,
@@ -36,11 +36,16 @@ from acceptance.settings import (
     REPORTS_DIR,
     Timeouts,
 )
-from acceptance.spawn_timing import ROWS, SEGMENTS, Spawn
-from acceptance.stack import StackRun
+from acceptance.timing import run as run_timing
+from acceptance.timing import spawn as spawn_timing
+from acceptance.timing import suite
+from acceptance.timing.run import fmt_s
+from acceptance.timing.spawn import ROWS, SEGMENTS, Spawn
 from images import build
 
 MAX_SPAWNS = 10   # per profile: keeps a run bounded (6 profiles x 10 x ~10 s)
+# --hub-package checkout: where the checkout's jhub_platform is mounted in the hub (PYTHONPATH, ahead of the image's)
+CHECKOUT_PACKAGE_DIR = "/opt/jhub_platform-checkout"
 OUTPUT = REPORTS_DIR / "benchmark.json"
 
 
@@ -55,7 +60,8 @@ def host_facts() -> dict:
 
 
 def sizes(client) -> dict:
-    tags, spec = current().images, current().image_sizes
+    state = load_expected()   # the specification's expected state
+    tags, spec = state.images, state.image_sizes
     rows = []
     print(f"\n{'image':28} {'size':>9} {'target':>9} {'spec':>8}  within")
     for tag in tags:
@@ -113,11 +119,13 @@ def timed_spawn(api: HubAPI, servers: Servers, user: str, name: str, profile) ->
 
 
 def checkout_package_override(run: StackRun) -> None:
-    """Run the hub with this checkout's images/hub/jhub_platform bind-mounted over the image's copy (a compose
-    override in the run's temporary directory): a change of the hub's package is measured before a rebuild."""
+    """Run the hub with this checkout's images/hub/jhub_platform bind-mounted beside the image's installed copy and
+    first on PYTHONPATH, so it is the one imported (a compose override in the run's temporary directory): a change of
+    the hub's package is measured before a rebuild."""
     override = Path(run._env_dir.name) / "hub-package.yml"
-    override.write_text(json.dumps({"services": {"hub": {"volumes": [
-        f"{PLATFORM_ROOT / 'images/hub/jhub_platform'}:/opt/jhub_platform/jhub_platform:ro"]}}}))
+    override.write_text(json.dumps({"services": {"hub": {
+        "volumes": [f"{PLATFORM_ROOT / 'images/hub/jhub_platform'}:{CHECKOUT_PACKAGE_DIR}/jhub_platform:ro"],
+        "environment": {"PYTHONPATH": CHECKOUT_PACKAGE_DIR}}}}))
     run.compose.compose_file_name = [*run.compose.compose_file_name, str(override)]
 
 
@@ -169,6 +177,7 @@ class Target:
 def stack_times(n: int, checkout_package: bool = False, baseline_env: dict[str, str] | None = None) -> list[dict]:
     """N spawns per profile on a stack (and, with baseline_env, the same spawns on a second stack with those
     settings, each spawn right after its twin on the first, so both meet the same host load)."""
+    profiles = load_expected().profiles   # the specification's
     targets = [Target("stack", {}, checkout_package)]
     if baseline_env:
         targets.append(Target("baseline (" + ", ".join(f"{k}={v}" for k, v in baseline_env.items()) + ")",
@@ -180,7 +189,7 @@ def stack_times(n: int, checkout_package: bool = False, baseline_env: dict[str, 
             t.up()
         print(f"{n} spawn(s) per profile and stack, rounds over all profiles ...")
         for i in range(1, n + 1):   # rounds outermost: a profile's spawns are spread over the run
-            for p in current().profiles:
+            for p in profiles:
                 for t in targets:
                     t.spawns.append(timed_spawn(t.api, t.servers, "admin", f"bench-{p.id}-{i}", p))
         for t in targets:
@@ -241,6 +250,21 @@ def print_run(run: dict, junit: dict | None) -> None:
             print(f"    {c['time_s']:7.1f} s  {c['test']}")
 
 
+def previous_suite(output: Path) -> dict:
+    """The suite figures an earlier run wrote to `output` (a spawn-only run keeps them beside its own)."""
+    try:
+        return dict(json.loads(output.read_text()).get("suite") or {})
+    except (OSError, ValueError, AttributeError):
+        return {}
+
+
+def print_suite(fig: dict) -> None:
+    print(f"\nREADME's main job, {fig['kind']} (fresh clone of {fig['commit'][:10]}): provisioning "
+          f"{fmt_s(fig['provision_s'])}, main job {fmt_s(fig['main_job_s'])}, total {fmt_s(fig['total_s'])}; "
+          f"the suite {fmt_s(fig['suite_s'])}, verdict {fig['verdict']}, {fig['checks']} checks"
+          + ("" if fig["green"] else " (NOT green: see the logs)") + f"; logs {fig['logs']}")
+
+
 def print_targets(rows: list[dict]) -> None:
     print(f"\n{'speed target (issue 11)':48} {'measured':>14} {'target':>10}  met")
     for r in rows:
@@ -263,12 +287,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--baseline-env", action="append", default=[], metavar="KEY=VALUE",
                         help="also time the same spawns on a second stack with this setting (repeatable), "
                              "alternating with the first: a before/after under the same host load")
+    parser.add_argument("--suite", nargs="+", choices=("cold", "warm"), default=[], metavar="KIND",
+                        help="time README's main job from a fresh clone: warm, and/or cold (stops the engine and "
+                             "removes the project's images first: for a throw-away machine); see "
+                             "acceptance/timing/suite.py. Kept in the output beside the other figures")
     parser.add_argument("--output", type=Path, default=OUTPUT, help=f"where the figures go (default {OUTPUT})")
     args = parser.parse_args(argv)
     if not 0 <= args.spawns <= MAX_SPAWNS:
         parser.error(f"--spawns takes 0 to {MAX_SPAWNS}")
     result: dict = {"date": datetime.now(UTC).isoformat(timespec="seconds"), "host": host_facts()}
-    result["images"] = sizes(docker.from_env())
+    result["suite"] = previous_suite(args.output)
+    for kind in sorted(set(args.suite)):   # cold first when both: the warm run then starts from what the cold one built
+        result["suite"][kind] = suite.time_suite(kind)
+        print_suite(result["suite"][kind])
+    result["images"] = sizes(docker.from_env())   # after a cold suite run: the images it built
     result["builds_s"] = builds() if args.builds else None
     baseline_env = dict(kv.split("=", 1) for kv in args.baseline_env)
     stacks = stack_times(args.spawns, args.hub_package == "checkout", baseline_env) if args.spawns else []
@@ -284,7 +316,9 @@ def main(argv: list[str] | None = None) -> None:
     total = result["stack"]["summary"]["all"]["total"] if result["stack"] else {}
     result["targets"] = run_timing.targets({
         "full_run": (result["run"] or {}).get("full_run_s"), "checklist": (result["run"] or {}).get("checklist_s"),
-        "spawn_p50": total.get("p50"), "spawn_p95": total.get("p95")})
+        "spawn_p50": total.get("p50"), "spawn_p95": total.get("p95"),
+        "suite_warm": (result["suite"].get("warm") or {}).get("suite_s"),
+        "cold": (result["suite"].get("cold") or {}).get("total_s")})
     print_targets(result["targets"])
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")

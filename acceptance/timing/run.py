@@ -47,17 +47,19 @@ def junit_slowest(path: str | Path, slowest: int = SLOWEST) -> dict:
             "slowest": sorted(cases, key=lambda c: -c["time_s"])[:slowest]}
 
 
-# issue 11's speed targets (seconds): figure, target, and the command that measures a figure this run did not
+# issue 18's speed targets (seconds): figure, target, and the command that measures a figure this run did not
 TARGETS = (
     ("warm full run (checklist + R1-R5)", "full_run", 300.0,
      "sum of steps P1-P4, T1-T8, R1-R5 of a deployment report: nox -s acceptance, then "
-     "python -m acceptance.benchmark --run-report reports/deployment-report.json"),
+     "python -m acceptance.timing.benchmark --run-report reports/deployment-report.json"),
     ("checklist alone (P1-P4, T1-T8)", "checklist", 150.0,
      "sum of steps P1-P4, T1-T8 of a deployment report (--run-report)"),
-    ("spawn request to ready, p50", "spawn_p50", 3.0, "python -m acceptance.benchmark (--spawns N)"),
-    ("spawn request to ready, p95", "spawn_p95", 5.0, "python -m acceptance.benchmark (--spawns N)"),
+    ("spawn request to ready, p50", "spawn_p50", 2.0, "python -m acceptance.timing.benchmark (--spawns N)"),
+    ("spawn request to ready, p95", "spawn_p95", 3.0, "python -m acceptance.timing.benchmark (--spawns N)"),
+    ("the suite alone, images warm (wall clock)", "suite_warm", 300.0,
+     "python -m acceptance.timing.benchmark --suite warm (README's main job from a fresh clone)"),
     ("README's two commands on a bare machine (cold)", "cold", 540.0,
-     "time README's quick-start commands on a fresh machine (no engine, no images)"),
+     "python -m acceptance.timing.benchmark --suite cold (a fresh clone, no engine, no images)"),
 )
 
 
