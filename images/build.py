@@ -11,6 +11,7 @@ stack/production/ uses, and the log collector (images/logs/) every stack runs.
     python images/build.py proxy db firewall  # the production stack's own images
     python images/build.py logs            # the log collector (every stack)
     python images/build.py hub-jh5         # the previous release's hub (JupyterHub 5.5.4), for `nox -s upgrade`
+    python images/build.py --jobs 1        # one build at a time (default: 2 side by side, see build_dependencies)
 
 The base image is the build argument BASE_IMAGE: $BASE_IMAGE if set, else the public
 default when it is present locally, else the local one that stack/provision-host.sh
@@ -28,6 +29,8 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -254,6 +257,73 @@ class BuildFailed(RuntimeError):
     """One image did not build; the message quotes the end of docker's output."""
 
 
+def build_dependencies(chosen: list[ImageSpec]) -> dict[str, tuple[str, ...]]:
+    """The build graph: for each image, the images of this build it waits for. An image waits for the images it
+    starts FROM (a custom image's parents) and for the previous target of the same Dockerfile: the classic builder
+    (no BuildKit here) reuses a stage's layers only once another build has made them, so uv-vscode and uv-marimo
+    build after uv-lab in seconds, where side by side each would build the shared stages again. Everything else
+    (the hub, the production images, the log collector) builds beside them."""
+    names = {s.name for s in chosen}
+    deps: dict[str, tuple[str, ...]] = {}
+    last_of_dockerfile: dict[str, str] = {}
+    for spec in chosen:
+        waits = [p.name for p in spec.parents if p.name in names]
+        if spec.dockerfile in last_of_dockerfile:
+            waits.append(last_of_dockerfile[spec.dockerfile])
+        deps[spec.name] = tuple(dict.fromkeys(waits))
+        last_of_dockerfile[spec.dockerfile] = spec.name
+    return deps
+
+
+def build_one(spec: ImageSpec, base_image: str) -> dict:
+    """Build one image; its result for the status file (a failure is a result, not an exception)."""
+    error = missing_dockerfile(spec, HERE)
+    if error is None:
+        try:
+            elapsed = build(spec, base_image)
+        except BuildFailed as exc:
+            error = str(exc)
+    if error is not None:
+        print(f"[images] FAILED to build {spec.tag}: {error}", flush=True)
+        return {"name": spec.name, "tag": spec.tag, "ok": False, "seconds": None, "error": error}
+    print(f"[images] built {spec.tag} in {elapsed:.0f}s, {image_size(spec.tag) / 1e9:.2f} GB", flush=True)
+    return {"name": spec.name, "tag": spec.tag, "ok": True, "seconds": round(elapsed, 1), "error": None}
+
+
+def build_graph(chosen: list[ImageSpec], build_image: Callable[[ImageSpec], dict], jobs: int) -> list[dict]:
+    """Build `chosen` along build_dependencies, `jobs` at a time, each as soon as what it waits for is done. An
+    image whose parent failed is not built (it would start FROM the old image, or none); a failed build does not
+    stop the others. Results in `chosen`'s order."""
+    deps = build_dependencies(chosen)
+    parents = {s.name: {p.name for p in s.parents} for s in chosen}
+    results: dict[str, dict] = {}
+    pending = list(chosen)
+    running: dict[Future, ImageSpec] = {}
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        while pending or running:
+            for spec in [s for s in pending if all(d in results for d in deps[s.name])]:
+                failed = [results[d]["tag"] for d in deps[spec.name]
+                          if d in parents[spec.name] and not results[d]["ok"]]
+                if failed:
+                    error = f"not built: the image it starts FROM did not build ({', '.join(failed)})"
+                    print(f"[images] FAILED to build {spec.tag}: {error}", flush=True)
+                    results[spec.name] = {"name": spec.name, "tag": spec.tag, "ok": False, "seconds": None,
+                                          "error": error}
+                elif len(running) < jobs:
+                    running[pool.submit(build_image, spec)] = spec
+                else:
+                    continue
+                pending.remove(spec)
+            if not running:   # every dependency points to an earlier image, so something is always ready
+                assert not pending or any(all(d in results for d in deps[s.name]) for s in pending), pending
+                continue
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                spec = running.pop(future)
+                results[spec.name] = future.result()
+    return [results[s.name] for s in chosen]
+
+
 def write_status(path: Path, results: list[dict]) -> None:
     """The build's outcome for the acceptance report: {"ok", "finished", "images": [...]}."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -266,6 +336,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("names", nargs="*", help="images to build (hub, uv-lab, ...); default all")
     parser.add_argument("--missing-only", action="store_true", help="skip images that already exist")
+    parser.add_argument("--jobs", type=int, default=2, choices=range(1, 5), metavar="N",
+                        help="builds side by side, 1-4 (default 2: the host's two cores; see build_dependencies)")
     parser.add_argument("--status-file", type=Path, help="write the outcome as JSON here (read by the report)")
     args = parser.parse_args(argv)
 
@@ -289,26 +361,10 @@ def main(argv: list[str] | None = None) -> int:
     base = choose_base_image()
     ca = prepare_extra_ca()
     print(f"[images] base image {base}; extra CA for build stages: {ca}")
-    # uv-lab builds after uv-vscode and reuses all of its layers. A failed image does not stop the
-    # others; the exit status and the status file say which failed.
-    results = []
-    for spec in chosen:
-        failed_parents = [r["tag"] for r in results if not r["ok"] and r["tag"] in {p.tag for p in spec.parents}]
-        error = missing_dockerfile(spec, HERE) or (   # a custom image would start FROM the old (or no) parent
-            f"not built: the image it starts FROM did not build ({', '.join(failed_parents)})" if failed_parents
-            else None)
-        if error:
-            print(f"[images] FAILED to build {spec.tag}: {error}", flush=True)
-            results.append({"name": spec.name, "tag": spec.tag, "ok": False, "seconds": None, "error": error})
-            continue
-        try:
-            elapsed = build(spec, base)
-        except BuildFailed as exc:
-            print(f"[images] FAILED to build {spec.tag}: {exc}", flush=True)
-            results.append({"name": spec.name, "tag": spec.tag, "ok": False, "seconds": None, "error": str(exc)})
-            continue
-        print(f"[images] built {spec.tag} in {elapsed:.0f}s, {image_size(spec.tag) / 1e9:.2f} GB", flush=True)
-        results.append({"name": spec.name, "tag": spec.tag, "ok": True, "seconds": round(elapsed, 1), "error": None})
+    start = time.monotonic()
+    results = build_graph(chosen, lambda spec: build_one(spec, base), args.jobs)
+    print(f"[images] {sum(r['ok'] for r in results)} of {len(results)} built in {time.monotonic() - start:.0f}s "
+          f"(wall clock, {args.jobs} at a time)", flush=True)
     if args.status_file:
         write_status(args.status_file, results)
     return 0 if all(r["ok"] for r in results) else 1

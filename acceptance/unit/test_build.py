@@ -6,6 +6,7 @@ import json
 import os
 import re
 import shutil
+import threading
 
 import pytest
 import yaml
@@ -257,3 +258,62 @@ def test_a_failed_builds_message_quotes_the_tools_error_not_the_builders_noise()
         "operator \"=\", must be one of ~= == != <= >= < > === | polars=1.44.2 | (the step exited 2)")
     assert build.failure_summary("Step 3/9 : RUN exit 3\n ---> Running in abc\nThe command '/bin/sh -c exit 3' "
                                  "returned a non-zero code: 3\n") == "Step 3/9 : RUN exit 3 | (the step exited 3)"
+
+
+# --- the build graph: what builds side by side, what waits
+
+def test_targets_of_one_dockerfile_wait_for_each_other_and_custom_images_for_their_parents(platform):
+    profiles, _ = platform
+    assert build.build_dependencies(build.image_specs(profiles)) == {
+        "hub": (), "uv-lab": (), "uv-vscode": ("uv-lab",), "uv-marimo": ("uv-vscode",), "analytics": ("uv-lab",),
+        "proxy": (), "db": (), "firewall": (), "logs": ()}
+
+
+def fake_build(log, lock, barrier=None, fail=()):
+    """A build that logs its start and end, and, for the images `barrier` names, waits until as many are running
+    at once (a barrier that times out fails the test: they were not side by side)."""
+    active = []
+
+    def build_image(spec):
+        with lock:
+            active.append(spec.name)
+            log.append(("start", spec.name, len(active)))
+        if barrier is not None and spec.name in barrier[1]:
+            barrier[0].wait()
+        with lock:
+            active.remove(spec.name)
+            log.append(("end", spec.name, len(active)))
+        return {"name": spec.name, "tag": spec.tag, "ok": spec.name not in fail, "seconds": 0.0, "error": None}
+    return build_image
+
+
+def test_the_hub_builds_beside_the_single_user_images_and_their_targets_one_after_the_other(platform):
+    profiles, _ = platform
+    specs = build.image_specs(profiles)
+    log, lock = [], threading.Lock()
+    barrier = (threading.Barrier(2, timeout=10), {"hub", "uv-lab"})
+    results = build.build_graph(specs, fake_build(log, lock, barrier), jobs=2)
+    assert [r["name"] for r in results] == [s.name for s in specs] and all(r["ok"] for r in results)
+    assert max(n for _, _, n in log) == 2   # never more than --jobs at once
+    order = [(event, name) for event, name, _ in log]
+    for before, after in (("uv-lab", "uv-vscode"), ("uv-vscode", "uv-marimo"), ("uv-lab", "analytics")):
+        assert order.index(("end", before)) < order.index(("start", after)), (before, after, order)
+
+
+def test_one_job_builds_one_image_at_a_time_in_order(platform):
+    profiles, _ = platform
+    specs = build.image_specs(profiles)
+    log, lock = [], threading.Lock()
+    build.build_graph(specs, fake_build(log, lock), jobs=1)
+    assert max(n for _, _, n in log) == 1
+    assert [name for event, name, _ in log if event == "start"] == [s.name for s in specs]
+
+
+def test_a_failed_parent_leaves_its_custom_image_unbuilt_and_the_others_built(platform):
+    profiles, _ = platform
+    log, lock = [], threading.Lock()
+    results = {r["name"]: r for r in build.build_graph(build.image_specs(profiles),
+                                                        fake_build(log, lock, fail={"uv-lab"}), jobs=2)}
+    assert results["analytics"]["error"] == "not built: the image it starts FROM did not build (local/uv-lab:latest)"
+    assert ("start", "analytics") not in [(e, n) for e, n, _ in log]
+    assert all(results[n]["ok"] for n in ("hub", "uv-vscode", "uv-marimo", "proxy", "db", "firewall", "logs"))
