@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -266,7 +267,7 @@ def print_suite(fig: dict) -> None:
 
 
 def print_targets(rows: list[dict]) -> None:
-    print(f"\n{'speed target (issue 11)':48} {'measured':>14} {'target':>10}  met")
+    print(f"\n{'speed target (issue 18)':48} {'measured':>14} {'target':>10}  met")
     for r in rows:
         met = "—" if r["met"] is None else ("yes" if r["met"] else "NO")
         print(f"{r['figure']:48} {fmt_s(r['measured_s']):>14} {fmt_s(r['target_s']):>10}  {met}")
@@ -300,6 +301,12 @@ def main(argv: list[str] | None = None) -> None:
     for kind in sorted(set(args.suite)):   # cold first when both: the warm run then starts from what the cold one built
         result["suite"][kind] = suite.time_suite(kind)
         print_suite(result["suite"][kind])
+    failed = [kind for kind in sorted(set(args.suite)) if not result["suite"][kind]["green"]]
+    if failed:   # the images may be missing (a cold run that failed early): nothing more to measure on them
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+        sys.exit(f"the {' and '.join(failed)} suite run failed: its logs are in {result['suite'][failed[0]]['logs']}; "
+                 f"the figures so far are in {args.output}")
     result["images"] = sizes(docker.from_env())   # after a cold suite run: the images it built
     result["builds_s"] = builds() if args.builds else None
     baseline_env = dict(kv.split("=", 1) for kv in args.baseline_env)

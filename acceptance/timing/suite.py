@@ -13,8 +13,10 @@ deployment report, and each image's build time from its image-build.json. Each c
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from datetime import UTC, datetime
@@ -32,12 +34,30 @@ def _git(*args: str, cwd: Path = ROOT) -> str:
     return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout.strip()
 
 
+def user_env(environ: dict[str, str], venv: str | None) -> dict[str, str]:
+    """The environment a new user's shell has: this benchmark's own virtualenv (`venv`, the nox session's; None
+    outside one) taken off PATH and VIRTUAL_ENV unset, so README's `python3` is the host's, with its pip (the
+    provisioning installs nox with it), not the session's."""
+    env = {k: v for k, v in environ.items() if k != "VIRTUAL_ENV"}
+    if venv:
+        env["PATH"] = os.pathsep.join(d for d in environ.get("PATH", "").split(os.pathsep)
+                                      if d and not Path(d).resolve().is_relative_to(Path(venv).resolve()))
+    return env
+
+
+def _own_venv() -> str | None:
+    return sys.prefix if sys.prefix != sys.base_prefix else None
+
+
 def _timed(argv: list[str], cwd: Path, log: Path) -> tuple[float, int]:
-    """Run argv in cwd with its output to log: (seconds, exit status); a timeout is exit status 124."""
+    """Run argv in cwd, as a new user's shell would, with its output to log: (seconds, exit status); a timeout is
+    exit status 124."""
     start = time.monotonic()
+    env = user_env(dict(os.environ), _own_venv())
     with log.open("w") as out:
         try:
-            code = subprocess.run(argv, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, timeout=TIMEOUT_S).returncode
+            code = subprocess.run(argv, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                  timeout=TIMEOUT_S).returncode
         except subprocess.TimeoutExpired:
             code = 124
     return round(time.monotonic() - start, 1), code

@@ -212,3 +212,23 @@ def test_a_spawn_only_benchmark_keeps_the_suite_figures(tmp_path):
     assert benchmark.previous_suite(out) == {"cold": {"total_s": 600.0}}
     out.write_text("[1, 2]")
     assert benchmark.previous_suite(out) == {}
+
+
+def test_the_suite_runs_readmes_commands_with_the_users_python_not_the_benchmarks_virtualenv(tmp_path):
+    venv = tmp_path / ".nox" / "benchmark"
+    (venv / "bin").mkdir(parents=True)
+    environ = {"PATH": f"{venv / 'bin'}:/usr/local/bin:/usr/bin", "VIRTUAL_ENV": str(venv), "HOME": "/root"}
+    assert suite.user_env(environ, str(venv)) == {"PATH": "/usr/local/bin:/usr/bin", "HOME": "/root"}
+    assert suite.user_env({"PATH": "/usr/bin"}, None) == {"PATH": "/usr/bin"}
+
+
+def test_a_failed_suite_run_ends_the_benchmark_non_zero_with_its_figures_written(tmp_path, monkeypatch):
+    failed = {**suite.figures("cold", (12.0, 1), (0.0, -1), None, None), "commit": "56c5fb5" * 6,
+              "logs": "reports/benchmark-suite"}
+    monkeypatch.setattr(suite, "time_suite", lambda kind: dict(failed))
+    monkeypatch.setattr(benchmark, "sizes", lambda client: pytest.fail("measured images a failed run left missing"))
+    monkeypatch.setattr(benchmark, "host_facts", lambda: {})
+    out = tmp_path / "benchmark.json"
+    with pytest.raises(SystemExit, match="the cold suite run failed: its logs are in reports/benchmark-suite"):
+        benchmark.main(["--spawns", "0", "--suite", "cold", "--output", str(out)])
+    assert json.loads(out.read_text())["suite"]["cold"] == failed
