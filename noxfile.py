@@ -154,7 +154,8 @@ def benchmark(session: nox.Session) -> None:
     goes (-- --run-report reports/deployment-report.json --junit reports/junit.xml); writes reports/benchmark.json,
     which the deployment report shows. Options: python -m acceptance.timing.benchmark --help."""
     _install(session)
-    _build_images(session)
+    if "cold" not in session.posargs:   # --suite cold removes the images first and its fresh clone builds them
+        _build_images(session)
     session.run("python", "-m", "acceptance.timing.benchmark", *session.posargs, env=ENV)
 
 

@@ -3,8 +3,9 @@ from a fresh clone of this checkout's HEAD (its own virtualenvs, its own reports
 
     warm   the engine running and the images built: the harness's virtualenv, a cached image build, the suite
     cold   first the Docker engine stopped (the dockerd stack/provision-host.sh started; an engine run by systemd
-           is stopped with systemctl) and the project's images removed (local/jupyterhub-*, local/uv-*; the base
-           image stays: it has no registry to come back from): a bare machine but for Chromium and the packages
+           is stopped with systemctl) and the project's images removed (local/jupyterhub-*, local/uv-*, and every
+           dangling image: the classic builder's cache of their stages; the base image stays: it has no registry to
+           come back from): a bare machine but for Chromium and the packages
            provisioning installs once per machine. For a throw-away machine such as CI's.
 
 Figures only: the provisioning, the main job and their total, the suite's own duration and verdict from the clone's
@@ -74,6 +75,9 @@ def make_bare() -> dict:
     removed = project_images()
     if removed:
         subprocess.run(["docker", "image", "rm", "--force", *removed], check=True, capture_output=True)
+    # The classic builder's cache: the stages no tagged image descends from (code-server's build, the venv's) stay
+    # behind as untagged images and would make the next build warm. Every dangling image goes (a throw-away machine).
+    pruned = subprocess.run(["docker", "image", "prune", "--force"], check=True, capture_output=True, text=True)
     if shutil.which("systemctl") and subprocess.run(["systemctl", "is-active", "--quiet", "docker"]).returncode == 0:
         subprocess.run(["systemctl", "stop", "docker", "docker.socket"], check=True)
         how = "systemctl stop docker"
@@ -85,7 +89,7 @@ def make_bare() -> dict:
         if time.monotonic() > deadline:
             raise RuntimeError("dockerd did not stop within 60 s")
         time.sleep(0.5)
-    return {"images_removed": removed, "engine": how}
+    return {"images_removed": removed, "dangling_pruned": pruned.stdout.strip().splitlines()[-1:], "engine": how}
 
 
 def _read_json(path: Path) -> dict | None:
