@@ -317,3 +317,18 @@ def test_a_failed_parent_leaves_its_custom_image_unbuilt_and_the_others_built(pl
     assert results["analytics"]["error"] == "not built: the image it starts FROM did not build (local/uv-lab:latest)"
     assert ("start", "analytics") not in [(e, n) for e, n, _ in log]
     assert all(results[n]["ok"] for n in ("hub", "uv-vscode", "uv-marimo", "proxy", "db", "firewall", "logs"))
+
+
+def first_step_after_the_base(dockerfile: str) -> str:
+    lines = (ROOT / "images" / dockerfile).read_text().splitlines()
+    start = next(i for i, line in enumerate(lines) if re.match(r"FROM \$\{BASE_IMAGE\}", line))
+    return next(line for line in lines[start + 1:] if line.strip() and not line.startswith("#"))
+
+
+def test_no_two_dockerfiles_built_from_the_base_share_a_first_step():
+    """Built side by side, two Dockerfiles with the same first step each make it, and the classic builder's cache
+    then follows the newer twin: the other Dockerfile's later layers are missed and rebuilt (seen: uv-vscode
+    rebuilt for 301 s beside the hub)."""
+    firsts = {spec.dockerfile: first_step_after_the_base(spec.dockerfile) for spec in build.image_specs()
+              if "${BASE_IMAGE}" in (ROOT / "images" / spec.dockerfile).read_text()}
+    assert len(firsts) >= 6 and len(set(firsts.values())) == len(firsts), firsts
