@@ -261,17 +261,20 @@ def build_dependencies(chosen: list[ImageSpec]) -> dict[str, tuple[str, ...]]:
     """The build graph: for each image, the images of this build it waits for. An image waits for the images it
     starts FROM (a custom image's parents) and for the previous target of the same Dockerfile: the classic builder
     (no BuildKit here) reuses a stage's layers only once another build has made them, so uv-vscode and uv-marimo
-    build after uv-lab in seconds, where side by side each would build the shared stages again. Everything else
-    (the hub, the production images, the log collector) builds beside them."""
+    build after uv-lab in seconds, where side by side each would build the shared stages again. Custom images wait
+    for each other too: copies of one template, their first steps are twins, and twin steps made side by side leave
+    the classic builder's cache following the newer one (see images/singleuser/Dockerfile's first LABEL). Everything
+    else (the hub, the production images, the log collector) builds beside them."""
     names = {s.name for s in chosen}
     deps: dict[str, tuple[str, ...]] = {}
-    last_of_dockerfile: dict[str, str] = {}
+    last_of_lane: dict[str, str] = {}
     for spec in chosen:
+        lane = "custom images" if spec.folder else spec.dockerfile
         waits = [p.name for p in spec.parents if p.name in names]
-        if spec.dockerfile in last_of_dockerfile:
-            waits.append(last_of_dockerfile[spec.dockerfile])
+        if lane in last_of_lane:
+            waits.append(last_of_lane[lane])
         deps[spec.name] = tuple(dict.fromkeys(waits))
-        last_of_dockerfile[spec.dockerfile] = spec.name
+        last_of_lane[lane] = spec.name
     return deps
 
 

@@ -269,6 +269,17 @@ def test_targets_of_one_dockerfile_wait_for_each_other_and_custom_images_for_the
         "proxy": (), "db": (), "firewall": (), "logs": ()}
 
 
+def test_custom_images_copies_of_one_template_wait_for_each_other(platform):
+    profiles, images = platform
+    shutil.copytree(images / "templates" / "singleuser-uv", images / "geo")
+    data = yaml.safe_load(profiles.read_text())
+    data["profiles"].append(dict(CUSTOM, key="geo-2cpu-4gb", name="Geo - 2 CPU / 4GB", image="local/geo:latest",
+                                 build="geo"))
+    profiles.write_text(yaml.safe_dump(data, sort_keys=False))
+    deps = build.build_dependencies(build.image_specs(profiles))
+    assert deps["analytics"] == ("uv-lab",) and deps["geo"] == ("uv-lab", "analytics")
+
+
 def fake_build(log, lock, barrier=None, fail=()):
     """A build that logs its start and end, and, for the images `barrier` names, waits until as many are running
     at once (a barrier that times out fails the test: they were not side by side)."""
