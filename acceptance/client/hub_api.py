@@ -6,6 +6,7 @@ import base64
 import os
 import re
 import ssl
+from typing import Self
 from urllib.parse import quote
 
 import httpx
@@ -38,7 +39,22 @@ def websocket_handshake(hub: HubSession | HubAPI, path: str) -> httpx.Response:
         return one_off.get(path, headers=headers)
 
 
-class HubSession:
+class _HubClient:
+    """What both clients share: one httpx client (`http`), closed on leaving a `with` block."""
+
+    http: httpx.Client
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.close()
+
+
+class HubSession(_HubClient):
     """A browser-like session (cookies, _xsrf) for the hub's HTML forms."""
 
     def __init__(self, base_url: str, ca_bundle: str | os.PathLike | None = None):
@@ -46,15 +62,6 @@ class HubSession:
         self.base_url, self.ca_bundle = base_url.rstrip("/"), ca_bundle
         self.http = httpx.Client(base_url=self.base_url, timeout=Timeouts.http, follow_redirects=False,
                                  verify=tls_verify(ca_bundle))
-
-    def close(self) -> None:
-        self.http.close()
-
-    def __enter__(self) -> HubSession:
-        return self
-
-    def __exit__(self, *_exc) -> None:
-        self.close()
 
     def _xsrf(self, path: str) -> str:
         """GET the form at `path`; the _xsrf to post it with."""
@@ -97,7 +104,7 @@ class HubSession:
         return hub.token_of(r.json())
 
 
-class HubAPI:
+class HubAPI(_HubClient):
     """The hub's REST API with an API token."""
 
     def __init__(self, base_url: str, token: str, ca_bundle: str | os.PathLike | None = None):
@@ -106,15 +113,6 @@ class HubAPI:
         self.ca_bundle = ca_bundle
         self.http = httpx.Client(base_url=self.base_url, timeout=Timeouts.http, verify=tls_verify(ca_bundle),
                                  headers={"Authorization": f"token {token}"})
-
-    def close(self) -> None:
-        self.http.close()
-
-    def __enter__(self) -> HubAPI:
-        return self
-
-    def __exit__(self, *_exc) -> None:
-        self.close()
 
     def delete_tokens_noted(self, user: str, note: str) -> None:
         """Delete `user`'s tokens with this note (the ones a run made for itself)."""

@@ -259,6 +259,11 @@ def previous_suite(output: Path) -> dict:
         return {}
 
 
+def write_figures(result: dict, output: Path) -> None:
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+
+
 def print_suite(fig: dict) -> None:
     print(f"\nREADME's main job, {fig['kind']} (fresh clone of {fig['commit'][:10]}): provisioning "
           f"{fmt_s(fig['provision_s'])}, main job {fmt_s(fig['main_job_s'])}, total {fmt_s(fig['total_s'])}; "
@@ -303,8 +308,7 @@ def main(argv: list[str] | None = None) -> None:
         print_suite(result["suite"][kind])
     failed = [kind for kind in sorted(set(args.suite)) if not result["suite"][kind]["green"]]
     if failed:   # the images may be missing (a cold run that failed early): nothing more to measure on them
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+        write_figures(result, args.output)
         sys.exit(f"the {' and '.join(failed)} suite run failed: its logs are in {result['suite'][failed[0]]['logs']}; "
                  f"the figures so far are in {args.output}")
     result["images"] = sizes(docker.from_env())   # after a cold suite run: the images it built
@@ -327,8 +331,7 @@ def main(argv: list[str] | None = None) -> None:
         "suite_warm": (result["suite"].get("warm") or {}).get("suite_s"),
         "cold": (result["suite"].get("cold") or {}).get("total_s")})
     print_targets(result["targets"])
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    write_figures(result, args.output)
     print(f"\nwritten: {args.output}")
 
 
