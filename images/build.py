@@ -53,6 +53,8 @@ LOGS_IMAGE = "local/jupyterhub-logs:latest"
 PUBLIC_BASE_IMAGE = "debian:bookworm-slim"
 LOCAL_BASE_IMAGE = "local/debian-base:bookworm"
 DEFAULT_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
+# Files at the build context's top that Dockerfiles of several folders COPY: part of every image's inputs.
+SHARED_INPUTS = ("uv-excludes.txt",)
 # Every image carries a hash of its build inputs; the acceptance run compares it with the checkout
 # (Phase 1), so a run never passes on an image older than the files it was built from.
 INPUTS_LABEL = "org.jupyterhub.platform.inputs"
@@ -150,7 +152,8 @@ def inputs_hash(spec: ImageSpec, images_dir: Path = HERE) -> str:
     checkout's: left out."""
     folder = (images_dir / spec.dockerfile).parent
     digest = hashlib.sha256(f"target={spec.target or ''}\n".encode())
-    for path in sorted(p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+    shared = [images_dir / name for name in SHARED_INPUTS if (images_dir / name).is_file()]
+    for path in shared + sorted(p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
         digest.update(f"{path.relative_to(images_dir).as_posix()}\n".encode())
         digest.update(hashlib.sha256(path.read_bytes()).digest())
     for parent in spec.parents:

@@ -187,6 +187,32 @@ def test_a_custom_images_inputs_follow_its_folder_and_its_parents_not_other_fold
     assert hashes()["analytics"] == after_parent["analytics"]
 
 
+def test_the_shared_excludes_file_is_an_input_of_every_image(platform):
+    profiles, images = platform
+    hashes = lambda: {s.name: build.inputs_hash(s, images) for s in build.image_specs(profiles)}  # noqa: E731
+    before = hashes()
+    (images / "uv-excludes.txt").write_text("rfc3987-syntax\n")
+    after = hashes()
+    assert all(after[name] != before[name] for name in before)
+
+
+def test_every_uv_install_of_a_lock_excludes_the_shared_list():
+    """The hub, the single-user images and the template install with images/uv-excludes.txt (rfc3987-syntax's 1.7 s
+    import at every start); a Dockerfile that drops it, or a lock that pins an excluded package, fails here."""
+    excluded = [line.strip() for line in (ROOT / "images" / "uv-excludes.txt").read_text().splitlines()
+                if line.strip() and not line.startswith("#")]
+    assert excluded == ["rfc3987-syntax", "lark"]
+    for dockerfile in ("hub/Dockerfile", "singleuser/Dockerfile", "templates/singleuser-uv/Dockerfile"):
+        text = (ROOT / "images" / dockerfile).read_text()
+        installs = [line for line in text.splitlines()
+                    if "uv pip install" in line and "-r /tmp/requirements.txt" in line]
+        assert installs and all("--excludes /tmp/uv-excludes.txt" in line for line in installs), dockerfile
+        assert "COPY uv-excludes.txt /tmp/uv-excludes.txt" in text, dockerfile
+    for lock in (ROOT / "images").glob("*/requirements*.txt"):
+        pinned = {line.split("==")[0].strip().lower() for line in lock.read_text().splitlines() if "==" in line}
+        assert not pinned & set(excluded), lock
+
+
 def test_the_build_passes_the_folder_and_labels_the_inputs(platform, monkeypatch):
     profiles, images = platform
     custom = next(s for s in build.image_specs(profiles) if s.folder)
