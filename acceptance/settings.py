@@ -41,7 +41,7 @@ class Timeouts:
 # Settings every stack the harness starts gets on top of the platform's defaults: a short
 # account lock, so that R1 can show the lock lifting (the platform's default is 600 s).
 # Log bounds of 1 MiB x 3 files per container (the platform's: 10 MiB x 5), so that R8's flood passes them quickly.
-HARNESS_STACK_ENV = {"LOGIN_LOCK_SECONDS": "15", "LOG_MAX_SIZE": "1m", "LOG_MAX_FILES": "3"}
+HARNESS_STACK_ENV = {"LOGIN_LOCK_SECONDS": "10", "LOG_MAX_SIZE": "1m", "LOG_MAX_FILES": "3"}
 
 
 # The specification's phases and checklist steps: id -> title. Tests carry a marker

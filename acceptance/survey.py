@@ -1,9 +1,12 @@
 """One spawn of every expected profile, and what the running deployment shows of it: the container the
 hub made (docker inspect), its cgroup limits, what its Python imports, where the server lands and which app
-answers there. Phase 3 and Test 8 both read the survey, so each profile is started once per run."""
+answers there. Phase 3 and Test 8 both read the survey, so each profile is started once per run, two at a time
+(SURVEY_AT_ONCE)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
@@ -55,6 +58,20 @@ class ProfileSurvey:
             pytest.skip("not verifiable without Docker access (the server's container): give the run the "
                         "deployment's engine with --docker-host or DOCKER_HOST")
         return self
+
+
+# Profiles surveyed at once. A server's start-up is CPU-bound (imports, extensions): one at a time left one of this
+# 2-core host's cores idle while P2's setup ran 36 s for six profiles (docs/benchmark.md, issue 18).
+SURVEY_AT_ONCE = 2
+
+
+def survey_profiles(servers: Servers, user: str, profiles: Sequence[ExpectedProfile],
+                    at_once: int = SURVEY_AT_ONCE) -> dict[str, ProfileSurvey]:
+    """Every profile surveyed, `at_once` at a time, each on its own named server: {profile name: survey}, in
+    the profiles' order."""
+    with ThreadPoolExecutor(max_workers=at_once, thread_name_prefix="survey") as pool:
+        results = list(pool.map(lambda profile: survey_profile(servers, user, profile), profiles))
+    return {r.profile.name: r for r in results}
 
 
 def survey_profile(servers: Servers, user: str, profile: ExpectedProfile) -> ProfileSurvey:

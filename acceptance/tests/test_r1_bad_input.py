@@ -145,7 +145,7 @@ def test_empty_login_form_is_refused(stack, page, tally, evidence):
 def test_repeated_failed_logins_lock_the_account_until_the_lock_time_passes(stack, mode, expected, run_users,
                                                                            admin_api, page, tally, evidence):
     """After 5 wrong passwords even the right one is refused ("locked"); after the lock time (the harness's
-    stacks: 15 s) it works again. (On a deployment the harness did not configure, the lock time is the
+    stacks: 10 s) it works again. (On a deployment the harness did not configure, the lock time is the
     site's: the lock is shown, its lifting not awaited.)"""
     failures = expected.users["login_lock_after_failures"]
     lock_seconds = None if mode.verify else int(HARNESS_STACK_ENV["LOGIN_LOCK_SECONDS"])
