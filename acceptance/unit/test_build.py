@@ -201,7 +201,7 @@ def test_every_uv_install_of_a_lock_excludes_the_shared_list():
     import at every start); a Dockerfile that drops it, or a lock that pins an excluded package, fails here."""
     excluded = [line.strip() for line in (ROOT / "images" / "uv-excludes.txt").read_text().splitlines()
                 if line.strip() and not line.startswith("#")]
-    assert excluded == ["rfc3987-syntax", "lark"]
+    assert "rfc3987-syntax" in excluded
     for dockerfile in ("hub/Dockerfile", "singleuser/Dockerfile", "templates/singleuser-uv/Dockerfile"):
         text = (ROOT / "images" / dockerfile).read_text()
         installs = [line for line in text.splitlines()
