@@ -281,19 +281,24 @@ def build_dependencies(chosen: list[ImageSpec]) -> dict[str, tuple[str, ...]]:
     return deps
 
 
-def build_one(spec: ImageSpec, base_image: str) -> dict:
-    """Build one image; its result for the status file (a failure is a result, not an exception)."""
-    error = missing_dockerfile(spec, HERE)
-    if error is None:
-        try:
-            elapsed = build(spec, base_image)
-        except BuildFailed as exc:
-            error = str(exc)
+def image_result(spec: ImageSpec, seconds: float | None = None, error: str | None = None) -> dict:
+    """One image's entry in the status file, said on the build's output: built in `seconds`, or failed with `error`."""
     if error is not None:
         print(f"[images] FAILED to build {spec.tag}: {error}", flush=True)
         return {"name": spec.name, "tag": spec.tag, "ok": False, "seconds": None, "error": error}
-    print(f"[images] built {spec.tag} in {elapsed:.0f}s, {image_size(spec.tag) / 1e9:.2f} GB", flush=True)
-    return {"name": spec.name, "tag": spec.tag, "ok": True, "seconds": round(elapsed, 1), "error": None}
+    print(f"[images] built {spec.tag} in {seconds:.0f}s, {image_size(spec.tag) / 1e9:.2f} GB", flush=True)
+    return {"name": spec.name, "tag": spec.tag, "ok": True, "seconds": round(seconds, 1), "error": None}
+
+
+def build_one(spec: ImageSpec, base_image: str) -> dict:
+    """Build one image; its result for the status file (a failure is a result, not an exception)."""
+    error = missing_dockerfile(spec, HERE)
+    if error is not None:
+        return image_result(spec, error=error)
+    try:
+        return image_result(spec, seconds=build(spec, base_image))
+    except BuildFailed as exc:
+        return image_result(spec, error=str(exc))
 
 
 def build_graph(chosen: list[ImageSpec], build_image: Callable[[ImageSpec], dict], jobs: int) -> list[dict]:
@@ -311,10 +316,8 @@ def build_graph(chosen: list[ImageSpec], build_image: Callable[[ImageSpec], dict
                 failed = [results[d]["tag"] for d in deps[spec.name]
                           if d in parents[spec.name] and not results[d]["ok"]]
                 if failed:
-                    error = f"not built: the image it starts FROM did not build ({', '.join(failed)})"
-                    print(f"[images] FAILED to build {spec.tag}: {error}", flush=True)
-                    results[spec.name] = {"name": spec.name, "tag": spec.tag, "ok": False, "seconds": None,
-                                          "error": error}
+                    results[spec.name] = image_result(
+                        spec, error=f"not built: the image it starts FROM did not build ({', '.join(failed)})")
                 elif len(running) < jobs:
                     running[pool.submit(build_image, spec)] = spec
                 else:
